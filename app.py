@@ -1,0 +1,61 @@
+"""tgwebhook wiring: `create_app(settings=None)` for gunicorn, and the `python app.py` CLI.
+
+Importing this module opens nothing and starts nothing; the scheduler and forwarder run in
+their own processes (`python -m monitor`, `python -m forwarder`), supervised by `serve`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask
+
+from core import metrics
+from core.config import Settings, load_settings
+from core.logs import configure_logging
+from core.storage import open_store
+from core.updates import load_schema
+
+log = logging.getLogger("tgwebhook")
+
+
+def create_app(settings: Settings | None = None, store=None) -> Flask:
+    """The web app: webhook receiver plus /livez, /readyz, /health and /metrics."""
+    from receiver import health, views
+
+    settings = settings or load_settings()
+    configure_logging(settings)
+    if settings.insecure_no_secret:
+        log.warning("INSECURE: TGWEBHOOK_INSECURE_NO_SECRET=true; updates without a secret "
+                    "token are accepted from anyone who can reach this port")  # fmt: skip
+    store = store or open_store(settings.db, timeout=settings.store_timeout_seconds,
+                                synchronous=settings.sqlite_synchronous)  # fmt: skip
+    schema = load_schema()
+    metrics.precreate(settings.bots, schema.update_types)
+    app = Flask(__name__)
+    app.register_blueprint(views.make_blueprint(store, settings, schema))
+    app.register_blueprint(health.make_blueprint(store, settings))
+    app.extensions["tgwebhook.store"] = store  # for tests and CLI tools, never read by views
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python app.py COMMAND`: each package registers its own subcommands."""
+    import argparse
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="python app.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in CLI_MODULES:
+        importlib.import_module(name).register(commands)
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+# Packages whose `cli.register(subparsers)` adds commands; imported only when the CLI runs.
+CLI_MODULES = ("core.cli",)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Values shared by all processes, read from the store at scrape time (queue, Telegram side).
+
+Whichever gunicorn worker answers /metrics reads the same rows, so these never disagree
+between workers and need no multiprocess files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from core.config import Settings
+from core.delivery_errors import CLASSES, classify
+from core.metrics import SPEC
+from core.storage import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def family(name: str) -> GaugeMetricFamily:
+    spec = SPEC[name]
+    return GaugeMetricFamily(name, spec.help, labels=list(spec.labels))
+
+
+def expected_webhook_url(public_url: str, bot: str) -> str:
+    return f"{public_url.rstrip('/')}/webhook/{bot}" if public_url else ""
+
+
+class StoreCollector(Collector):
+    def __init__(self, store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            yield from self._queue()
+            yield from self._telegram()
+        except StoreError as exc:  # a scrape must not fail because the store is down
+            log.warning("store collector skipped: %s", exc)
+
+    def _queue(self) -> Iterator[GaugeMetricFamily]:
+        depth = family("tgwebhook_queue_depth")
+        age = family("tgwebhook_queue_oldest_age_seconds")
+        dead = family("tgwebhook_dead_letters")
+        for stats in self.store.queue_stats(list(self.settings.bots), time.time()):
+            depth.add_metric([stats.bot], stats.depth)
+            age.add_metric([stats.bot], stats.oldest_age_seconds)
+            dead.add_metric([stats.bot], stats.dead_letters)
+        yield from (depth, age, dead)
+
+    def _telegram(self) -> Iterator[GaugeMetricFamily]:
+        names = (
+            "tgwebhook_telegram_pending_updates",
+            "tgwebhook_telegram_last_error_timestamp_seconds",
+            "tgwebhook_telegram_last_error_info",
+            "tgwebhook_telegram_webhook_url_match",
+            "tgwebhook_telegram_poll_success_timestamp_seconds",
+        )
+        pending, error_at, error_info, url_match, success = (family(name) for name in names)
+        for bot, config in self.settings.bots.items():
+            last_ok = self.store.last_successful_poll(bot)
+            if last_ok is not None:
+                success.add_metric([bot], last_ok)
+            obs = self.store.latest_observation(bot)
+            if obs is None or not obs.ok:
+                continue
+            pending.add_metric([bot], obs.pending_update_count or 0)
+            error_at.add_metric([bot], obs.last_error_date or 0)
+            current = classify(obs.last_error_message)
+            for kind in CLASSES:
+                error_info.add_metric([bot, kind], 1 if kind == current else 0)
+            expected = expected_webhook_url(config.public_url or self.settings.public_url, bot)
+            if expected:
+                url_match.add_metric([bot], 1 if obs.url == expected else 0)
+        yield from (pending, error_at, error_info, url_match, success)

@@ -1,0 +1,47 @@
+"""Logging set-up with a last line of defence: known secrets are masked in every record."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from core.config import Settings
+from core.telegram import redact
+
+FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+
+
+class RedactSecrets(logging.Filter):
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        for secret in self.secrets:
+            clean = clean.replace(secret, "***")
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def known_secrets(settings: Settings) -> list[str]:
+    values = [settings.values[name].reveal() for name in ("bot_token", "secret_token",
+              "forward_secret_token", "alert_telegram_token", "smtp_url")]  # fmt: skip
+    for bot in settings.bots.values():
+        values += [bot.token.reveal(), bot.secret_token.reveal(), bot.forward_secret_token.reveal()]
+    return values
+
+
+def configure_logging(settings: Settings) -> None:
+    root = logging.getLogger()
+    if not any(getattr(h, "_tgwebhook", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler._tgwebhook = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    for handler in root.handlers:
+        handler.filters = [f for f in handler.filters if not isinstance(f, RedactSecrets)]
+        handler.addFilter(RedactSecrets(known_secrets(settings)))
+    root.setLevel(settings.log_level)

@@ -1,0 +1,257 @@
+"""Every metric tgwebhook exports, declared once. README's metrics table is checked against it.
+
+Counters and histograms live in the process that observes them (multiprocess mode under
+gunicorn and `serve`). Values shared by all processes (queue, Telegram side, alerts) are *not*
+here as objects: `core.collector` reads them from the store at scrape time, so whichever
+process answers `/metrics` tells the same truth.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from prometheus_client import Counter, Gauge, Histogram
+
+VERSION = "0.1.0"
+
+# Ack latency is milliseconds when healthy; the tail buckets catch lock waits and timeouts.
+ACK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+FORWARD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+REQUEST_OUTCOMES = (
+    "accepted",  # new, valid, stored
+    "duplicate",  # already stored within retention: 200, not forwarded again
+    "unknown_type",  # authenticated, stored, but no update field we know
+    "schema_deviation",  # known type, but fields missing or of the wrong JSON type
+    "unauthorized",
+    "forbidden",
+    "unsupported_media_type",
+    "too_large",
+    "bad_request",
+    "store_failed",
+)
+FORWARD_RESULTS = ("delivered", "retry", "dead", "reply_ok", "reply_failed")
+NOTIFY_RESULTS = ("sent", "retry", "failed")
+CHANNELS = ("telegram", "webhook", "alertmanager", "email")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    kind: str
+    help: str
+    labels: tuple[str, ...]
+    source: str  # "process" (observed here) or "store" (read at scrape time)
+
+
+SPECS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "tgwebhook_build_info",
+        "gauge",
+        "Build information (always 1)",
+        ("version", "python"),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_requests_total",
+        "counter",
+        "Webhook requests by outcome",
+        ("bot", "outcome"),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_request_duration_seconds",
+        "histogram",
+        "Time to acknowledge a webhook request",
+        ("bot",),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_updates_total",
+        "counter",
+        "New updates stored, by update type",
+        ("bot", "type"),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_duplicates_total",
+        "counter",
+        "Re-delivered updates recognised as duplicates",
+        ("bot",),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_store_failures_total",
+        "counter",
+        "Updates refused because the store failed",
+        ("bot",),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_forward_duration_seconds",
+        "histogram",
+        "Duration of one POST to the bot backend",
+        ("bot",),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_forward_attempts_total",
+        "counter",
+        "Delivery attempts to the bot backend by result",
+        ("bot", "result"),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_telegram_poll_errors_total",
+        "counter",
+        "Failed getWebhookInfo polls",
+        ("bot",),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_notifications_total",
+        "counter",
+        "Alert notifications by channel and result",
+        ("channel", "result"),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_queue_depth", "gauge", "Updates stored and not yet delivered", ("bot",), "store"
+    ),
+    MetricSpec(
+        "tgwebhook_queue_oldest_age_seconds",
+        "gauge",
+        "Age of the oldest undelivered update",
+        ("bot",),
+        "store",
+    ),
+    MetricSpec(
+        "tgwebhook_dead_letters",
+        "gauge",
+        "Updates that exhausted their delivery budget",
+        ("bot",),
+        "store",
+    ),
+    MetricSpec(
+        "tgwebhook_telegram_pending_updates",
+        "gauge",
+        "pending_update_count from getWebhookInfo",
+        ("bot",),
+        "store",
+    ),
+    MetricSpec(
+        "tgwebhook_telegram_last_error_timestamp_seconds",
+        "gauge",
+        "last_error_date from getWebhookInfo",
+        ("bot",),
+        "store",
+    ),
+    MetricSpec(
+        "tgwebhook_telegram_last_error_info",
+        "gauge",
+        "Class of Telegram's last delivery error (1)",
+        ("bot", "class"),
+        "store",
+    ),
+    MetricSpec(
+        "tgwebhook_telegram_webhook_url_match",
+        "gauge",
+        "1 if Telegram's webhook URL is ours",
+        ("bot",),
+        "store",
+    ),
+    MetricSpec(
+        "tgwebhook_telegram_poll_success_timestamp_seconds",
+        "gauge",
+        "Time of the last successful poll",
+        ("bot",),
+        "store",
+    ),
+    MetricSpec(
+        "tgwebhook_alert_firing", "gauge", "1 while an alert is firing", ("bot", "alert"), "store"
+    ),
+)
+
+SPEC = {spec.name: spec for spec in SPECS}
+
+
+def _help(name: str) -> str:
+    return SPEC[name].help
+
+
+def _labels(name: str) -> tuple[str, ...]:
+    return SPEC[name].labels
+
+
+BUILD_INFO = Gauge(
+    "tgwebhook_build_info", _help("tgwebhook_build_info"), _labels("tgwebhook_build_info"),
+    multiprocess_mode="max",
+)  # fmt: skip
+REQUESTS = Counter(
+    "tgwebhook_requests_total",
+    _help("tgwebhook_requests_total"),
+    _labels("tgwebhook_requests_total"),
+)
+REQUEST_DURATION = Histogram(
+    "tgwebhook_request_duration_seconds", _help("tgwebhook_request_duration_seconds"),
+    _labels("tgwebhook_request_duration_seconds"), buckets=ACK_BUCKETS,
+)  # fmt: skip
+UPDATES = Counter(
+    "tgwebhook_updates_total", _help("tgwebhook_updates_total"), _labels("tgwebhook_updates_total")
+)
+DUPLICATES = Counter(
+    "tgwebhook_duplicates_total",
+    _help("tgwebhook_duplicates_total"),
+    _labels("tgwebhook_duplicates_total"),
+)
+STORE_FAILURES = Counter(
+    "tgwebhook_store_failures_total",
+    _help("tgwebhook_store_failures_total"),
+    _labels("tgwebhook_store_failures_total"),
+)
+FORWARD_DURATION = Histogram(
+    "tgwebhook_forward_duration_seconds", _help("tgwebhook_forward_duration_seconds"),
+    _labels("tgwebhook_forward_duration_seconds"), buckets=FORWARD_BUCKETS,
+)  # fmt: skip
+FORWARD_ATTEMPTS = Counter(
+    "tgwebhook_forward_attempts_total",
+    _help("tgwebhook_forward_attempts_total"),
+    _labels("tgwebhook_forward_attempts_total"),
+)
+POLL_ERRORS = Counter(
+    "tgwebhook_telegram_poll_errors_total", _help("tgwebhook_telegram_poll_errors_total"),
+    _labels("tgwebhook_telegram_poll_errors_total"),
+)  # fmt: skip
+NOTIFICATIONS = Counter(
+    "tgwebhook_notifications_total",
+    _help("tgwebhook_notifications_total"),
+    _labels("tgwebhook_notifications_total"),
+)
+
+
+def precreate(bots: Iterable[str], update_types: Iterable[str]) -> None:
+    """Create every known label combination at 0, so rate() and absent() work from the start."""
+    BUILD_INFO.labels(VERSION, platform.python_version()).set(1)
+    types = tuple(update_types) + ("unknown",)
+    for bot in bots:
+        for outcome in REQUEST_OUTCOMES:
+            REQUESTS.labels(bot, outcome)
+        for kind in types:
+            UPDATES.labels(bot, kind)
+        REQUEST_DURATION.labels(bot)
+        DUPLICATES.labels(bot)
+        STORE_FAILURES.labels(bot)
+        FORWARD_DURATION.labels(bot)
+        POLL_ERRORS.labels(bot)
+        for result in FORWARD_RESULTS:
+            FORWARD_ATTEMPTS.labels(bot, result)
+    for channel in CHANNELS:
+        for result in NOTIFY_RESULTS:
+            NOTIFICATIONS.labels(channel, result)
+
+
+def is_multiprocess() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))

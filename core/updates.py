@@ -1,0 +1,145 @@
+"""The update model: what type an update is, which chat it belongs to, and how it deviates
+from the Bot API spec (core/data/api.min.json, Bot API 10.1, MIT, see LICENSE.telegram-bot-api-spec).
+
+Deviations are reported, never rejected: Telegram adds types and fields, and a webhook that
+answers non-2xx makes Telegram retry the same update until it expires.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SPEC_PATH = Path(__file__).parent / "data" / "api.min.json"
+MAX_UPDATE_ID = 2**31 - 1
+MAX_DEPTH = 48
+# Where the ordering key lives, tried in turn: one chat (or one user) is delivered in order.
+CHAT_PATHS = (("chat",), ("message", "chat"), ("from",), ("user",), ("voter_chat",))
+
+
+class InvalidUpdate(ValueError):
+    """The body is not an update at all (400): not an object, or no usable update_id."""
+
+
+@dataclass(frozen=True)
+class UpdateInfo:
+    update_id: int
+    type: str  # a known update field name, or "unknown"
+    chat_key: str  # ordering key: chat id, user id, or "update:<id>" when there is neither
+    deviations: tuple[str, ...]
+
+    @property
+    def conforms(self) -> bool:
+        return not self.deviations and self.type != "unknown"
+
+
+@dataclass(frozen=True)
+class Schema:
+    version: str
+    fields: dict[str, dict[str, tuple[str, ...]]]
+    required: dict[str, frozenset[str]]
+    subtypes: dict[str, tuple[str, ...]]
+
+    @property
+    def update_types(self) -> tuple[str, ...]:
+        return tuple(name for name in self.fields["Update"] if name != "update_id")
+
+
+@cache
+def load_schema(path: Path = SPEC_PATH) -> Schema:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    fields, required, subtypes = {}, {}, {}
+    for name, spec in data["types"].items():
+        fields[name] = {f["name"]: tuple(f["types"]) for f in spec.get("fields", ())}
+        required[name] = frozenset(f["name"] for f in spec.get("fields", ()) if f["required"])
+        subtypes[name] = tuple(spec.get("subtypes", ()))
+    return Schema(data["version"], fields, required, subtypes)
+
+
+def describe(update: Any, schema: Schema | None = None) -> UpdateInfo:
+    """Classify a parsed JSON body; raise InvalidUpdate when it cannot be an update."""
+    schema = schema or load_schema()
+    if not isinstance(update, dict):
+        raise InvalidUpdate("body must be a JSON object")
+    update_id = update.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id <= MAX_UPDATE_ID:
+        raise InvalidUpdate("update_id must be an integer in 0..2^31-1")
+    present = [key for key in update if key != "update_id"]
+    known = [key for key in present if key in schema.fields["Update"]]
+    if len(known) != 1:
+        kind = "unknown"
+        deviations = (f"expected exactly one known update field, got {sorted(present)}",)
+    else:
+        kind = known[0]
+        deviations = tuple(check_value(update[kind], schema.fields["Update"][kind], kind, schema))
+    return UpdateInfo(update_id, kind, chat_key_of(update, kind, update_id), deviations)
+
+
+def chat_key_of(update: dict, kind: str, update_id: int) -> str:
+    body = update.get(kind)
+    if isinstance(body, dict):
+        for path in CHAT_PATHS:
+            node: Any = body
+            for step in path:
+                node = node.get(step) if isinstance(node, dict) else None
+            if isinstance(node, dict) and type(node.get("id")) is int:
+                return str(node["id"])
+    return f"update:{update_id}"
+
+
+def check_value(
+    value: Any, types: tuple[str, ...], where: str, schema: Schema, depth: int = 0
+) -> list[str]:
+    """Deviations of value from any of the spec types (empty list: it matches one)."""
+    if depth > MAX_DEPTH:
+        return [f"{where}: nested deeper than {MAX_DEPTH}"]
+    best: list[str] | None = None
+    for name in types:
+        problems = check_one(value, name, where, schema, depth)
+        if not problems:
+            return []
+        if best is None or len(problems) < len(best):
+            best = problems
+    return best or []
+
+
+def check_one(value: Any, name: str, where: str, schema: Schema, depth: int) -> list[str]:
+    if name.startswith("Array of "):
+        if not isinstance(value, list):
+            return [f"{where}: expected an array"]
+        inner = (name.removeprefix("Array of "),)
+        problems: list[str] = []
+        for index, item in enumerate(value):
+            problems += check_value(item, inner, f"{where}[{index}]", schema, depth + 1)
+        return problems
+    if name in SCALARS:
+        return [] if SCALARS[name](value) else [f"{where}: expected {name}"]
+    if schema.subtypes.get(name):
+        return check_value(value, schema.subtypes[name], where, schema, depth + 1)
+    return check_object(value, name, where, schema, depth)
+
+
+def check_object(value: Any, name: str, where: str, schema: Schema, depth: int) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{where}: expected {name} object"]
+    problems = [
+        f"{where}.{key}: required"
+        for key in sorted(schema.required.get(name, ()))
+        if key not in value
+    ]
+    fields = schema.fields.get(name, {})
+    for key, item in value.items():
+        if key in fields:  # unknown fields are fine: Telegram adds them between spec releases
+            problems += check_value(item, fields[key], f"{where}.{key}", schema, depth + 1)
+    return problems
+
+
+SCALARS = {
+    "Integer": lambda v: type(v) is int,
+    "Float": lambda v: type(v) in (int, float),
+    "String": lambda v: isinstance(v, str),
+    "Boolean": lambda v: isinstance(v, bool),
+}
