@@ -1,0 +1,197 @@
+"""Ingest benchmark: tgwebhook (durable, SQLite) side by side with its peers, same load, one run.
+
+Drives each target with wrk (Debian package) and a Lua script generating unique update_ids
+(a share re-delivered), at several connection counts; prints updates/s, p50/p99/max latency,
+errors and peak RSS, and writes JSON and Markdown to bench/results/.
+
+    python bench/ingest.py                       # all targets, 1/16/64/100 connections, 10 s
+    python bench/ingest.py --targets tgwebhook --connections 64 --duration 5 --dup 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-token"
+RESULTS = ROOT / "bench" / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """RSS of a process and all its descendants."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+            with open(f"/proc/{current}/task/{current}/children") as handle:
+                stack += [int(p) for p in handle.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+class Target:
+    """A server under test: started on a free port, waited for, measured, stopped."""
+
+    def __init__(self, name: str, argv: list[str], env: dict, probe: str) -> None:
+        self.name, self.argv, self.env, self.probe = name, argv, env, probe
+        self.port = int(env["PORT"])
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.request(*self.probe.split(" ", 1), timeout=1).status_code < 500:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start within {timeout} s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def tgwebhook_target(workdir: Path, db: str | None) -> Target:
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
+           "TGWEBHOOK_SECRET_TOKEN": SECRET, "TGWEBHOOK_DB": db or str(workdir / "bench.db"),
+           "TGWEBHOOK_LOG_LEVEL": "WARNING"}  # fmt: skip
+    argv = [sys.executable, "app.py", "serve", "--no-monitor", "--no-forwarder"]
+    return Target("tgwebhook", argv, env, f"GET http://127.0.0.1:{port}/readyz")
+
+
+def aiogram_target(workdir: Path, db: str | None) -> Target:
+    port = free_port()
+    env = {**os.environ, "PORT": str(port)}
+    argv = [sys.executable, "bench/peers/aiogram_peer.py", str(port), SECRET]
+    return Target("aiogram", argv, env, f"GET http://127.0.0.1:{port}/webhook/default")
+
+
+TARGETS = {"tgwebhook": tgwebhook_target, "aiogram": aiogram_target}
+
+
+def run_wrk(target: Target, connections: int, duration: int, dup: int, id_base: int) -> dict:
+    peak = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.25):
+            peak[0] = max(peak[0], tree_rss_bytes(target.process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    env = {**os.environ, "SECRET": SECRET, "DUP_PERCENT": str(dup), "ID_BASE": str(id_base)}
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+         "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{target.port}/webhook/default"],
+        env=env, capture_output=True, text=True, timeout=duration + 60,
+    )  # fmt: skip
+    stop.set()
+    sampler.join()
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")
+    raw = json.loads(line.removeprefix("RESULT "))
+    ok = raw["requests"] - raw["non2xx"]
+    return {
+        "target": target.name, "connections": connections, "dup_percent": dup,
+        "updates_per_s": round(ok / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "max_ms": raw["max_us"] / 1000,
+        "errors": raw["errors"], "peak_rss_mb": round(peak[0] / 2**20, 1),
+    }  # fmt: skip
+
+
+def markdown(rows: list[dict]) -> str:
+    head = "| target | conns | dup % | updates/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | vs aiogram |"
+    lines = [head, "|" + "---|" * 10]
+    base = {
+        (r["connections"], r["dup_percent"]): r["updates_per_s"]
+        for r in rows
+        if r["target"] == "aiogram"
+    }
+    for r in rows:
+        peer = base.get((r["connections"], r["dup_percent"]))
+        ratio = f"{r['updates_per_s'] / peer:.2f}x" if peer else "-"
+        lines.append(f"| {r['target']} | {r['connections']} | {r['dup_percent']} | {r['updates_per_s']} | "
+                     f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
+                     f"{r['peak_rss_mb']} | {ratio} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def stored_rows(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM updates").fetchone()[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--targets", default=",".join(TARGETS))
+    parser.add_argument("--connections", default="1,16,64,100")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--dup", default="0", help="comma-separated re-delivery percentages")
+    parser.add_argument("--db", default=None, help="store for tgwebhook (default: a temp SQLite)")
+    parser.add_argument("--name", default="ingest", help="results file name")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is required: apt-get install wrk", file=sys.stderr)
+        return 2
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="tgwebhook-bench-") as tmp:
+        for name in args.targets.split(","):
+            target = TARGETS[name](Path(tmp), args.db)
+            target.start()
+            try:
+                for dup in (int(d) for d in args.dup.split(",")):
+                    for connections in (int(c) for c in args.connections.split(",")):
+                        row = run_wrk(
+                            target, connections, args.duration, dup, id_base=len(rows) * 10**8
+                        )
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+            finally:
+                target.stop()
+            if name == "tgwebhook" and args.db is None:
+                print(f"tgwebhook stored rows: {stored_rows(Path(tmp) / 'bench.db')}", flush=True)
+    table = markdown(rows)
+    print(table)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (RESULTS / f"{args.name}.md").write_text(table + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
