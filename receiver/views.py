@@ -3,10 +3,11 @@ outbound calls. Every update acknowledged with 2xx has been persisted first."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
 from core import metrics
 from core.config import Settings
@@ -17,6 +18,11 @@ from receiver.policy import status_for
 from receiver.security import SECRET_HEADER, is_secret_valid, is_source_allowed, parse_networks
 
 log = logging.getLogger(__name__)
+
+
+def answer(ok: bool, error: str = "") -> Response:
+    body = b'{"ok":true}' if ok else json.dumps({"ok": False, "error": error}).encode()
+    return Response(body, mimetype="application/json")
 
 
 def make_blueprint(store, settings: Settings, schema: Schema) -> Blueprint:
@@ -58,23 +64,23 @@ def make_blueprint(store, settings: Settings, schema: Schema) -> Blueprint:
     @blueprint.post("/webhook/<bot>")
     def webhook(bot: str) -> Response | tuple[Response, int]:
         if bot not in settings.bots:
-            return jsonify(ok=False, error="unknown bot"), 404
+            return answer(False, "unknown bot"), 404
         started = time.perf_counter()
         try:
             check(bot)
             outcome = ingest(bot)
-            answer = jsonify(ok=True)
+            response = answer(True)
         except Rejected as exc:
-            outcome, answer = exc.outcome, jsonify(ok=False, error=exc.message)
+            outcome, response = exc.outcome, answer(False, exc.message)
             log.info("rejected update for bot %s: %s", bot, exc.message)
         except StoreError as exc:
             # Telegram retries a non-2xx later; Retry-After tells proxies and humans when.
-            outcome, answer = "store_failed", jsonify(ok=False, error="store unavailable")
-            answer.headers["Retry-After"] = str(settings.retry_after_seconds)
+            outcome, response = "store_failed", answer(False, "store unavailable")
+            response.headers["Retry-After"] = str(settings.retry_after_seconds)
             metrics.STORE_FAILURES.labels(bot).inc()
             log.error("store failed, answered 503 for bot %s: %s", bot, exc)
         metrics.REQUESTS.labels(bot, outcome).inc()
         metrics.REQUEST_DURATION.labels(bot).observe(time.perf_counter() - started)
-        return answer, status_for(outcome)
+        return response, status_for(outcome)
 
     return blueprint
