@@ -99,7 +99,39 @@ def aiogram_target(workdir: Path, db: str | None) -> Target:
     return Target("aiogram", argv, env, f"GET http://127.0.0.1:{port}/webhook/default")
 
 
-TARGETS = {"tgwebhook": tgwebhook_target, "aiogram": aiogram_target}
+class PtbTarget(Target):
+    """PTB needs a Bot API for getMe/setWebhook at start: a simulator process serves it."""
+
+    def start(self, timeout: float = 60) -> None:
+        api_port = int(self.env["API_PORT"])
+        self.api = subprocess.Popen([sys.executable, "-m", "simulator", "--local", "--port", str(api_port)],
+                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)  # fmt: skip
+        time.sleep(1.0)
+        super().start(timeout)
+
+    def stop(self) -> None:
+        super().stop()
+        os.killpg(self.api.pid, signal.SIGTERM)
+        self.api.wait(timeout=10)
+
+
+def ptb_target(workdir: Path, db: str | None) -> Target:
+    port, api_port = free_port(), free_port()
+    env = {**os.environ, "PORT": str(port), "API_PORT": str(api_port)}
+    argv = [
+        sys.executable,
+        "bench/peers/ptb_peer.py",
+        str(port),
+        SECRET,
+        f"http://127.0.0.1:{api_port}",
+    ]
+    return PtbTarget(
+        "python-telegram-bot", argv, env, f"GET http://127.0.0.1:{port}/webhook/default"
+    )
+
+
+TARGETS = {"tgwebhook": tgwebhook_target, "aiogram": aiogram_target, "ptb": ptb_target}
 
 
 def run_wrk(target: Target, connections: int, duration: int, dup: int, id_base: int) -> dict:
