@@ -4,42 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import requests
 
 from app import create_app
 from core.config import Settings, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "test-secret_TOKEN-123"
-BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
-    """Poll until predicate() is truthy (and return it) or fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+from support import ROOT, SECRET, Served, free_port, is_ready, make_update, wait_until
 
 
 @pytest.fixture
@@ -77,32 +51,6 @@ def store(app):
     return app.extensions["tgwebhook.store"]
 
 
-def make_update(update_id: int = 1, kind: str = "message", **over: object) -> dict:
-    """A realistic update of `kind`; keyword arguments override fields of its inner object."""
-    user = {"id": 1111, "is_bot": False, "first_name": "Ada", "username": "ada"}
-    chat = {"id": over.pop("chat_id", 1111), "type": "private", "first_name": "Ada"}
-    message = {
-        "message_id": update_id,
-        "date": 1700000000,
-        "chat": chat,
-        "from": user,
-        "text": "hi",
-    }
-    bodies = {
-        "message": message,
-        "edited_message": {**message, "edit_date": 1700000100},
-        "callback_query": {
-            "id": "4382",
-            "from": user,
-            "chat_instance": "-42",
-            "data": "yes",
-            "message": message,
-        },  # fmt: skip
-        "inline_query": {"id": "9", "from": user, "query": "cats", "offset": ""},
-    }
-    return {"update_id": update_id, kind: {**bodies[kind], **over}}
-
-
 @pytest.fixture(name="make_update")
 def make_update_fixture() -> Callable[..., dict]:
     return make_update
@@ -119,30 +67,6 @@ def post_update(client):
         return client.post(f"/webhook/{bot}", data=body, headers=sent)
 
     return post
-
-
-@dataclass
-class Served:
-    """A running `python app.py serve` (or any app.py command) with its own DB and port."""
-
-    process: subprocess.Popen
-    base_url: str
-    db: Path
-    log: Path
-    env: dict = field(default_factory=dict)
-
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
-        return self.process.returncode
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -173,12 +97,3 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     yield start
     for served in started:
         served.stop()
-
-
-def is_ready(served: Served) -> bool:
-    if served.process.poll() is not None:
-        raise AssertionError(f"appliance exited early:\n{served.output()[-3000:]}")
-    try:
-        return requests.get(served.base_url + "/readyz", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False

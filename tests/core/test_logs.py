@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from conftest import BOT_TOKEN, SECRET
 from core.logs import RedactSecrets
+from support import BOT_TOKEN, SECRET
 
 
 def test_known_secrets_and_token_urls_are_masked(caplog):

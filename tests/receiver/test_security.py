@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from conftest import SECRET
 from core.config import Secret
 from core.settings_table import TELEGRAM_NETWORKS
 from receiver.security import client_address, is_secret_valid, is_source_allowed, parse_networks
+from support import SECRET
 
 TELEGRAM = parse_networks(TELEGRAM_NETWORKS)
 PROXIES = parse_networks(["10.0.0.0/8", "fd00::/8"])

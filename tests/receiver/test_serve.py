@@ -14,7 +14,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import BOT_TOKEN, SECRET, make_update, wait_until
+from support import BOT_TOKEN, SECRET, make_update, wait_until
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 

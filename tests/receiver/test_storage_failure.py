@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from conftest import SECRET, make_update
+from support import SECRET, make_update
 
 
 @pytest.fixture

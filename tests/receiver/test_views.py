@@ -7,8 +7,8 @@ import json
 import pytest
 
 from app import create_app
-from conftest import SECRET
 from core import metrics
+from support import SECRET
 
 
 def counter(bot: str, outcome: str) -> float:

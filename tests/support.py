@@ -1,0 +1,96 @@
+"""Shared test helpers (plain functions and values), importable from every test folder as
+`from support import ...`; the fixtures that use them live in tests/conftest.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret_TOKEN-123"
+BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
+    """Poll until predicate() is truthy (and return it) or fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def make_update(update_id: int = 1, kind: str = "message", **over: object) -> dict:
+    """A realistic update of `kind`; keyword arguments override fields of its inner object."""
+    user = {"id": 1111, "is_bot": False, "first_name": "Ada", "username": "ada"}
+    chat = {"id": over.pop("chat_id", 1111), "type": "private", "first_name": "Ada"}
+    message = {
+        "message_id": update_id,
+        "date": 1700000000,
+        "chat": chat,
+        "from": user,
+        "text": "hi",
+    }
+    bodies = {
+        "message": message,
+        "edited_message": {**message, "edit_date": 1700000100},
+        "callback_query": {
+            "id": "4382",
+            "from": user,
+            "chat_instance": "-42",
+            "data": "yes",
+            "message": message,
+        },  # fmt: skip
+        "inline_query": {"id": "9", "from": user, "query": "cats", "offset": ""},
+    }
+    return {"update_id": update_id, kind: {**bodies[kind], **over}}
+
+
+@dataclass
+class Served:
+    """A running `python app.py serve` (or any app.py command) with its own DB and port."""
+
+    process: subprocess.Popen
+    base_url: str
+    db: Path
+    log: Path
+    env: dict = field(default_factory=dict)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        return self.process.returncode
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def is_ready(served: Served) -> bool:
+    if served.process.poll() is not None:
+        raise AssertionError(f"appliance exited early:\n{served.output()[-3000:]}")
+    try:
+        return requests.get(served.base_url + "/readyz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
