@@ -1,5 +1,6 @@
 -- wrk script: POST realistic message updates with unique update_ids (a share re-delivered).
--- Env: SECRET (header), PATH_ (URL path), DUP_PERCENT (share of re-deliveries), ID_BASE.
+-- Env: SECRET (header), PATH_ (URL path), DUP_PERCENT (share of re-deliveries), ID_BASE,
+-- RATE and CONNS (optional fixed total rate).
 local threads = {}
 local counter = 0
 
@@ -16,6 +17,14 @@ function init(args)
   headers = {["Content-Type"] = "application/json"}
   if secret ~= "" then headers["X-Telegram-Bot-Api-Secret-Token"] = secret end
   math.randomseed(tid + 7)
+  -- RATE (total updates/s over CONNS connections): each connection waits its share between
+  -- requests, so latency is measured at a given load instead of at saturation.
+  local rate, conns = tonumber(os.getenv("RATE") or "0"), tonumber(os.getenv("CONNS") or "1")
+  pause = rate > 0 and conns * 1000 / rate or 0
+end
+
+delay = function()
+  return pause
 end
 
 local template = '{"update_id":%d,"message":{"message_id":%d,"date":1700000000,' ..

@@ -134,7 +134,9 @@ def ptb_target(workdir: Path, db: str | None) -> Target:
 TARGETS = {"tgwebhook": tgwebhook_target, "aiogram": aiogram_target, "ptb": ptb_target}
 
 
-def run_wrk(target: Target, connections: int, duration: int, dup: int, id_base: int) -> dict:
+def run_wrk(
+    target: Target, connections: int, duration: int, dup: int, id_base: int, rate: float = 0
+) -> dict:
     peak = [0]
     stop = threading.Event()
 
@@ -144,7 +146,8 @@ def run_wrk(target: Target, connections: int, duration: int, dup: int, id_base: 
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    env = {**os.environ, "SECRET": SECRET, "DUP_PERCENT": str(dup), "ID_BASE": str(id_base)}
+    env = {**os.environ, "SECRET": SECRET, "DUP_PERCENT": str(dup), "ID_BASE": str(id_base),
+           "RATE": str(rate), "CONNS": str(connections)}  # fmt: skip
     threads = min(2, connections)
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
@@ -159,7 +162,7 @@ def run_wrk(target: Target, connections: int, duration: int, dup: int, id_base: 
     raw = json.loads(line.removeprefix("RESULT "))
     ok = raw["requests"] - raw["non2xx"]
     return {
-        "target": target.name, "connections": connections, "dup_percent": dup,
+        "target": target.name, "connections": connections, "dup_percent": dup, "offered_rate": rate or "max",
         "updates_per_s": round(ok / (raw["duration_us"] / 1e6), 1),
         "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "max_ms": raw["max_us"] / 1000,
         "errors": raw["errors"], "peak_rss_mb": round(peak[0] / 2**20, 1),
@@ -167,8 +170,8 @@ def run_wrk(target: Target, connections: int, duration: int, dup: int, id_base: 
 
 
 def markdown(rows: list[dict]) -> str:
-    head = "| target | conns | dup % | updates/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | vs aiogram |"
-    lines = [head, "|" + "---|" * 10]
+    head = "| target | conns | dup % | offered | updates/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | vs aiogram |"
+    lines = [head, "|" + "---|" * 11]
     base = {
         (r["connections"], r["dup_percent"]): r["updates_per_s"]
         for r in rows
@@ -177,7 +180,7 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         peer = base.get((r["connections"], r["dup_percent"]))
         ratio = f"{r['updates_per_s'] / peer:.2f}x" if peer else "-"
-        lines.append(f"| {r['target']} | {r['connections']} | {r['dup_percent']} | {r['updates_per_s']} | "
+        lines.append(f"| {r['target']} | {r['connections']} | {r['dup_percent']} | {r['offered_rate']} | {r['updates_per_s']} | "
                      f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
                      f"{r['peak_rss_mb']} | {ratio} |")  # fmt: skip
     return "\n".join(lines)
@@ -194,6 +197,9 @@ def main() -> int:
     parser.add_argument("--connections", default="1,16,64,100")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--dup", default="0", help="comma-separated re-delivery percentages")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="fixed total rate (0 = as fast as possible)"
+    )
     parser.add_argument("--db", default=None, help="store for tgwebhook (default: a temp SQLite)")
     parser.add_argument("--name", default="ingest", help="results file name")
     args = parser.parse_args()
@@ -209,7 +215,7 @@ def main() -> int:
                 for dup in (int(d) for d in args.dup.split(",")):
                     for connections in (int(c) for c in args.connections.split(",")):
                         row = run_wrk(
-                            target, connections, args.duration, dup, id_base=len(rows) * 10**8
+                            target, connections, args.duration, dup, len(rows) * 10**8, args.rate
                         )
                         rows.append(row)
                         print(json.dumps(row), flush=True)
