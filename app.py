@@ -34,8 +34,8 @@ def create_app(settings: Settings | None = None, store=None) -> Flask:
     schema = load_schema()
     metrics.precreate(settings.bots, schema.update_types)
     app = Flask(__name__)
-    app.register_blueprint(views.make_blueprint(store, settings, schema))
     app.register_blueprint(health.make_blueprint(store, settings))
+    app.wsgi_app = views.mount(views.WebhookApp(store, settings, schema), app.wsgi_app)
     app.extensions["tgwebhook.store"] = store  # for tests and CLI tools, never read by views
     return app
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # Packages whose `cli.register(subparsers)` adds commands; imported only when the CLI runs.
-CLI_MODULES = ("core.cli",)
+CLI_MODULES = ("core.cli", "forwarder.cli", "monitor.cli", "simulator.demo")
 
 
 if __name__ == "__main__":

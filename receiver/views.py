@@ -1,13 +1,18 @@
 """HTTP edge for Telegram updates; owns status-code policy (receiver/policy.py); no SQL, no
-outbound calls. Every update acknowledged with 2xx has been persisted first."""
+outbound calls. Every update acknowledged with 2xx has been persisted first.
+
+`POST /webhook/<bot>` is a bare WSGI application mounted in front of Flask: on the hot path,
+Flask's request context, routing and response objects cost more CPU than everything else the
+request does (profiled: ~130 of ~190 us), and the operational endpoints don't need the speed.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-
-from flask import Blueprint, Response, request
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 
 from core import metrics
 from core.config import Settings
@@ -15,41 +20,82 @@ from core.storage import IncomingUpdate, StoreError
 from core.updates import Schema
 from receiver.parsing import Rejected, is_json_content_type, parse_update, read_body
 from receiver.policy import status_for
-from receiver.security import SECRET_HEADER, is_secret_valid, is_source_allowed, parse_networks
+from receiver.security import is_secret_valid, is_source_allowed, parse_networks
 
 log = logging.getLogger(__name__)
+PREFIX = "/webhook/"
+OK_BODY = b'{"ok":true}'
+StartResponse = Callable[..., object]
 
 
-def answer(ok: bool, error: str = "") -> Response:
-    body = b'{"ok":true}' if ok else json.dumps({"ok": False, "error": error}).encode()
-    return Response(body, mimetype="application/json")
+def respond(
+    start_response: StartResponse, status: int, body: bytes, *extra: tuple[str, str]
+) -> list[bytes]:
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *extra]
+    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+    return [body]
 
 
-def make_blueprint(store, settings: Settings, schema: Schema) -> Blueprint:
-    blueprint = Blueprint("receiver", __name__)
-    allowed = parse_networks(settings.allowed_networks)
-    proxies = parse_networks(settings.trusted_proxies)
+def error_body(message: str) -> bytes:
+    return json.dumps({"ok": False, "error": message}).encode()
 
-    def check(bot: str) -> None:
-        config = settings.bots[bot]
+
+class WebhookApp:
+    """The webhook endpoint: check, parse, claim-and-store, answer."""
+
+    def __init__(self, store, settings: Settings, schema: Schema) -> None:
+        self.store, self.settings, self.schema = store, settings, schema
+        self.allowed = parse_networks(settings.allowed_networks)
+        self.proxies = parse_networks(settings.trusted_proxies)
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        bot = environ.get("PATH_INFO", "")[len(PREFIX) :]
+        if bot not in self.settings.bots:
+            return respond(start_response, 404, error_body("unknown bot"))
+        if environ.get("REQUEST_METHOD") != "POST":
+            return respond(start_response, 405, error_body("use POST"), ("Allow", "POST"))
+        started = time.perf_counter()
+        extra: tuple[tuple[str, str], ...] = ()
+        try:
+            self.check(environ, bot)
+            outcome, body = self.ingest(environ, bot), OK_BODY
+        except Rejected as exc:
+            outcome, body = exc.outcome, error_body(exc.message)
+            log.info("rejected update for bot %s: %s", bot, exc.message)
+        except StoreError as exc:
+            # Telegram retries a non-2xx later; Retry-After tells proxies and humans when.
+            outcome, body = "store_failed", error_body("store unavailable")
+            extra = (("Retry-After", str(self.settings.retry_after_seconds)),)
+            metrics.STORE_FAILURES.labels(bot).inc()
+            log.error("store failed, answered 503 for bot %s: %s", bot, exc)
+        metrics.REQUESTS.labels(bot, outcome).inc()
+        metrics.REQUEST_DURATION.labels(bot).observe(time.perf_counter() - started)
+        return respond(start_response, status_for(outcome), body, *extra)
+
+    def check(self, environ: dict, bot: str) -> None:
         # Telegram sends the secret given to setWebhook on every call; anything else is not Telegram.
-        if not is_secret_valid(config.secret_token, request.headers.get(SECRET_HEADER)):
+        given = environ.get("HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN")
+        if not is_secret_valid(self.settings.bots[bot].secret_token, given):
             raise Rejected("unauthorized", "secret token missing or wrong")
-        forwarded = request.headers.get("X-Forwarded-For")
-        if settings.ip_allowlist and not is_source_allowed(
-            request.remote_addr, forwarded, allowed, proxies
+        if self.settings.ip_allowlist and not is_source_allowed(
+            environ.get("REMOTE_ADDR"),
+            environ.get("HTTP_X_FORWARDED_FOR"),
+            self.allowed,
+            self.proxies,
         ):
             raise Rejected("forbidden", "source address not allowed")
-        if not is_json_content_type(request.headers.get("Content-Type")):
+        if not is_json_content_type(environ.get("CONTENT_TYPE")):
             raise Rejected("unsupported_media_type", "Content-Type must be application/json")
 
-    def ingest(bot: str) -> str:
-        body = read_body(request.stream, request.content_length, settings.max_body_bytes)
-        _, info = parse_update(body, schema)
+    def ingest(self, environ: dict, bot: str) -> str:
+        length = environ.get("CONTENT_LENGTH")
+        declared = int(length) if length and length.isdigit() else None
+        body = read_body(environ["wsgi.input"], declared, self.settings.max_body_bytes)
+        _, info = parse_update(body, self.schema)
         update = IncomingUpdate(
             bot, info.update_id, info.type, info.chat_key, body, time.time(), info.conforms
         )
-        if not store.record_update(update, forward=bool(settings.bots[bot].forward_url)):
+        if not self.store.record_update(update, forward=bool(self.settings.bots[bot].forward_url)):
             metrics.DUPLICATES.labels(bot).inc()
             return "duplicate"
         metrics.UPDATES.labels(bot, info.type).inc()
@@ -61,26 +107,13 @@ def make_blueprint(store, settings: Settings, schema: Schema) -> Blueprint:
             return "schema_deviation"
         return "accepted"
 
-    @blueprint.post("/webhook/<bot>")
-    def webhook(bot: str) -> Response | tuple[Response, int]:
-        if bot not in settings.bots:
-            return answer(False, "unknown bot"), 404
-        started = time.perf_counter()
-        try:
-            check(bot)
-            outcome = ingest(bot)
-            response = answer(True)
-        except Rejected as exc:
-            outcome, response = exc.outcome, answer(False, exc.message)
-            log.info("rejected update for bot %s: %s", bot, exc.message)
-        except StoreError as exc:
-            # Telegram retries a non-2xx later; Retry-After tells proxies and humans when.
-            outcome, response = "store_failed", answer(False, "store unavailable")
-            response.headers["Retry-After"] = str(settings.retry_after_seconds)
-            metrics.STORE_FAILURES.labels(bot).inc()
-            log.error("store failed, answered 503 for bot %s: %s", bot, exc)
-        metrics.REQUESTS.labels(bot, outcome).inc()
-        metrics.REQUEST_DURATION.labels(bot).observe(time.perf_counter() - started)
-        return response, status_for(outcome)
 
-    return blueprint
+def mount(webhook: WebhookApp, fallback: Callable) -> Callable:
+    """A WSGI app sending /webhook/* to `webhook` and everything else to `fallback` (Flask)."""
+
+    def dispatch(environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(PREFIX):
+            return webhook(environ, start_response)
+        return fallback(environ, start_response)
+
+    return dispatch
