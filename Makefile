@@ -17,14 +17,9 @@ $(VENV)/.dev-deps: requirements-dev.txt requirements.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.deps
 
-data/secret_token:
-	@mkdir -p data
-	@umask 077; $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > $@
-	@echo "Generated a webhook secret token (shown once, kept in $@): $$(cat $@)"
-
-# The appliance on SQLite with a generated secret (demo mode with the simulator replaces this).
-run: $(VENV)/.deps data/secret_token
-	TGWEBHOOK_SECRET_TOKEN_FILE=data/secret_token $(BIN)/python app.py serve
+# The appliance in demo mode: the built-in Telegram simulator, a demo bot, traffic; no token.
+run: $(VENV)/.deps
+	$(BIN)/python app.py demo
 
 serve: $(VENV)/.deps
 	$(BIN)/python app.py serve
@@ -44,6 +39,10 @@ format: $(VENV)/.dev-deps
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/ingest.py
+
+# Regenerate grafana/dashboards/*.json from grafana/generate.py (commit the result).
+dashboards: $(VENV)/.deps
+	$(BIN)/python -m grafana.generate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -18,7 +18,7 @@ from core.supervisor import Child, supervise
 log = logging.getLogger("tgwebhook")
 
 # Long-running children besides the web server: (name, python module run with -m).
-PROCESSES: tuple[tuple[str, str], ...] = ()
+PROCESSES: tuple[tuple[str, str], ...] = (("forwarder", "forwarder"), ("monitor", "monitor"))
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -15,8 +15,8 @@ from prometheus_client.registry import Collector
 
 from core.config import Settings
 from core.delivery_errors import CLASSES, classify
-from core.metrics import SPEC
-from core.storage import StoreError
+from core.metrics import ALERTS, SPEC
+from core.storage import ALERT_FIRING, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class StoreCollector(Collector):
         try:
             yield from self._queue()
             yield from self._telegram()
+            yield from self._alerts()
         except StoreError as exc:  # a scrape must not fail because the store is down
             log.warning("store collector skipped: %s", exc)
 
@@ -77,3 +78,17 @@ class StoreCollector(Collector):
             if expected:
                 url_match.add_metric([bot], 1 if obs.url == expected else 0)
         yield from (pending, error_at, error_info, url_match, success)
+
+    def _alerts(self) -> Iterator[GaugeMetricFamily]:
+        firing = family("tgwebhook_alert_firing")
+        states = {(s.bot, s.alert): s.state for s in self.store.alert_states()}
+        for bot in self.settings.bots:
+            for alert in ALERTS:  # every pair present, so absent() means "not scraped"
+                value = 1 if states.get((bot, alert)) == ALERT_FIRING else 0
+                firing.add_metric([bot, alert], value)
+        expiry = family("tgwebhook_certificate_expiry_days")
+        now = time.time()
+        for check in self.store.certificate_checks():
+            if check.bot in self.settings.bots and check.not_after is not None:
+                expiry.add_metric([check.bot], round((check.not_after - now) / 86400, 3))
+        yield from (firing, expiry)

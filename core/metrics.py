@@ -36,6 +36,20 @@ REQUEST_OUTCOMES = (
 FORWARD_RESULTS = ("delivered", "retry", "dead", "reply_ok", "reply_failed")
 NOTIFY_RESULTS = ("sent", "retry", "failed")
 CHANNELS = ("telegram", "webhook", "alertmanager", "email")
+# Alert names the monitor raises (monitor/rules.py has one rule per name).
+ALERTS = (
+    "backlog",
+    "delivery_errors",
+    "webhook_missing",
+    "url_mismatch",
+    "config_drift",
+    "poll_failing",
+    "receiver_silent",
+    "sync_error",
+    "queue_backlog",
+    "dead_letters",
+    "cert_expiry",
+)
 
 
 @dataclass(frozen=True)
@@ -172,6 +186,13 @@ SPECS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "tgwebhook_alert_firing", "gauge", "1 while an alert is firing", ("bot", "alert"), "store"
+    ),
+    MetricSpec(
+        "tgwebhook_certificate_expiry_days",
+        "gauge",
+        "Days until the public URL's TLS certificate expires",
+        ("bot",),
+        "store",
     ),
 )
 

@@ -43,6 +43,12 @@ def host_port(value: str) -> str | None:
     return None if host and port.isdigit() else "must be HOST:PORT"
 
 
+def smtp_url(value: str) -> str | None:
+    # The value holds a password: the message must not repeat it.
+    ok = not value or value.startswith(("smtp://", "smtps://"))
+    return None if ok else "must start with smtp:// or smtps://"
+
+
 def default_workers() -> int:
     return 2 * (os.cpu_count() or 1)
 
@@ -142,6 +148,7 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "smtp[s]://user:pass@host:port[?starttls=true] for email alerts",
         True,
+        check=smtp_url,
     ),
     S("alert_email_to", "list", (), "Alert email recipients"),
     S("alert_email_from", "str", "tgwebhook@localhost", "Alert email sender"),

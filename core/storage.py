@@ -7,7 +7,9 @@ backend implements the same verbs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class StoreError(Exception):
@@ -69,3 +71,62 @@ class Observation:
     max_connections: int | None = None
     allowed_updates: tuple[str, ...] | None = None
     ip_address: str = ""
+
+
+# Alert states of one (bot, alert) pair; monitor/alerts.py wraps them in an enum.
+ALERT_OK = "ok"  # never fired
+ALERT_FIRING = "firing"
+ALERT_RESOLVED = "resolved"  # fired, then cleared
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """The current state of one alert of one bot; `version` is its compare-and-set token."""
+
+    bot: str
+    alert: str
+    state: str = ALERT_OK
+    severity: str = ""
+    summary: str = ""
+    changed_at: float | None = None
+    notified_at: float | None = None  # last fire, repeat or resolve
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class AlertTransition:
+    """A row of alert history: fire, repeat (still firing) or resolve. Notifications render it."""
+
+    bot: str
+    alert: str
+    kind: str  # "fire", "repeat" or "resolve"
+    old_state: str
+    new_state: str
+    at: float
+    severity: str
+    summary: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    started_at: float | None = None  # when the alert began firing
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One claimed outbox row: send `transition` through `channel`, then report with `lease`."""
+
+    id: int
+    channel: str
+    attempts: int  # including this one
+    lease: str
+    transition: AlertTransition
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """The latest TLS check of a bot's public URL."""
+
+    bot: str
+    host: str
+    checked_at: float
+    not_after: float | None  # certificate expiry (epoch seconds); None when unknown
+    error: str = ""  # handshake or verification failure

@@ -56,12 +56,13 @@ class SqliteStore(QueueVerbs, MonitorVerbs):
     def _connect(self, write: bool = False) -> sqlite3.Connection:
         # Writers never wait in SQLite's busy handler (see `immediate`); readers may.
         conn = sqlite3.connect(
-            self.path, timeout=0 if write else self.timeout, isolation_level=None,
-            check_same_thread=False,
-        )  # fmt: skip
-        conn.execute("PRAGMA journal_mode=WAL")
+            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")  # may wait for a lock: still under the timeout
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        if write:
+            conn.execute("PRAGMA busy_timeout=0")
         conn.row_factory = sqlite3.Row
         return conn
 

@@ -1,0 +1,120 @@
+"""The monitor's jobs in-process: poll the simulator, judge, notify a local receiver, prune,
+check certificates; and what the web's /metrics then exports from the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+import trustme
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+
+from app import create_app
+from core.config import Secret
+from core.metrics import ALERTS
+from core.storage import AlertState, open_store
+from core.telegram import TelegramClient
+from monitor import alerts, jobs, poller
+from monitor.rules import WARNING, Finding
+from monitor_kit import TlsSite, observation
+from support import free_port, wait_until
+
+
+@pytest.fixture
+def monitored(make_settings, sim, token, receiver):
+    settings = make_settings(bot_token=token, api_base=sim.base_url, poll_interval_seconds=1,
+                             alert_webhook_url=receiver.url)  # fmt: skip
+    store = open_store(settings.db)
+    yield jobs.MonitorContext.build(settings, store)
+    store.close()
+
+
+def poll_errors(bot: str = "default") -> float:
+    return REGISTRY.get_sample_value("tgwebhook_telegram_poll_errors_total", {"bot": bot}) or 0.0
+
+
+def test_a_poll_stores_what_telegram_reports(monitored, sim, token):
+    url = f"http://127.0.0.1:{free_port()}/webhook/default"  # nobody listens: deliveries fail
+    TelegramClient(Secret(token), sim.base_url).set_webhook(url, secret_token=Secret("x"))
+    sim.admin.inject(token, text="one", chat_id=1)
+    sim.admin.inject(token, text="two", chat_id=2)
+    wait_until(lambda: sim.admin.webhook_info(token).get("last_error_date"))
+    obs = poller.poll(monitored.clients["default"], monitored.store, "default", time.time())
+    assert obs.ok and obs.url == url and obs.pending_update_count == 2
+    assert obs.last_error_message == "Connection refused"
+    assert monitored.store.latest_observation("default") == obs
+
+
+def test_a_failed_poll_is_stored_and_counted(monitored, sim, token):
+    sim.admin.revoke(token)
+    before = poll_errors()
+    obs = poller.poll(monitored.clients["default"], monitored.store, "default", time.time())
+    assert (obs.ok, obs.error_code, obs.error) == (False, 401, "Unauthorized")
+    assert monitored.store.latest_observation("default") == obs
+    assert poll_errors() == before + 1
+
+
+def test_a_revoked_token_alerts_at_once_through_the_webhook_channel(monitored, sim, token,
+                                                                     receiver):  # fmt: skip
+    sim.admin.revoke(token)
+    jobs.watch_bot(monitored, "default")
+    jobs.deliver_notifications(monitored)
+    [body] = receiver.bodies()
+    assert (body["alert"], body["severity"], body["status"]) == ("poll_failing", "critical",
+                                                                 "firing")  # fmt: skip
+    sim.admin.unrevoke(token)
+    jobs.watch_bot(monitored, "default")
+    jobs.deliver_notifications(monitored)
+    resolved = [b for b in receiver.bodies() if b["alert"] == "poll_failing"][1:]
+    assert [b["status"] for b in resolved] == ["resolved"]
+
+
+def test_the_web_exports_every_alert_of_every_bot_with_the_firing_ones_at_1(settings):
+    app = create_app(settings)
+    store = app.extensions["tgwebhook.store"]
+    finding = Finding("default", "dead_letters", WARNING, "2 dead")
+    store.save_transition(alerts.transition(AlertState("default", "dead_letters"), finding,
+                                            time.time(), 0), 0, [])  # fmt: skip
+    text = app.test_client().get("/metrics").text
+    firing = {s.labels["alert"]: s.value for f in text_string_to_metric_families(text)
+              for s in f.samples if s.name == "tgwebhook_alert_firing"}  # fmt: skip
+    assert firing == {alert: (1.0 if alert == "dead_letters" else 0.0) for alert in ALERTS}
+    store.close()
+
+
+@pytest.fixture
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def test_the_certificate_job_stores_the_expiry_and_the_web_exports_days_left(make_settings,
+                                                                            ca, tmp_path):  # fmt: skip
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    site = TlsSite(ca.issue_cert("localhost", not_after=expires))
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    try:
+        settings = make_settings(public_url=site.url())
+        app = create_app(settings)
+        store = app.extensions["tgwebhook.store"]
+        jobs.check_certificates(jobs.MonitorContext.build(settings, store), str(ca_file))
+    finally:
+        site.stop()
+    check = store.certificate_check("default")
+    assert check.error == "" and abs(check.not_after - expires.timestamp()) < 2
+    text = app.test_client().get("/metrics").text
+    [days] = [s.value for f in text_string_to_metric_families(text) for s in f.samples
+              if s.name == "tgwebhook_certificate_expiry_days"]  # fmt: skip
+    assert 29.9 < days < 30.1
+    store.close()
+
+
+def test_pruning_drops_observations_older_than_the_retention(monitored):
+    now = time.time()
+    store = monitored.store
+    store.save_observation(observation(now - jobs.OBSERVATION_RETENTION_SECONDS - 60, 1))
+    store.save_observation(observation(now - 60, 2))
+    jobs.prune(monitored)
+    assert [o.pending_update_count for o in store.recent_observations("default")] == [2]

@@ -1,0 +1,171 @@
+"""The notification outbox: lease, send, retry with backoff, give up; resend after a crash,
+never a duplicate from two senders. Sent to a real local HTTP receiver."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from prometheus_client import REGISTRY
+
+from core.storage import AlertState, open_store
+from monitor import alerts, outbox
+from monitor.notifiers.base import NotifyError, RetryPolicy
+from monitor.notifiers.webhook import WebhookNotifier
+from monitor.rules import WARNING, Finding
+
+NOW = 1_700_000_000.0
+POLICY = RetryPolicy(max_attempts=3, base_seconds=10, cap_seconds=60)
+
+
+def sent_count(result: str, channel: str = "webhook") -> float:
+    value = REGISTRY.get_sample_value(
+        "tgwebhook_notifications_total", {"channel": channel, "result": result}
+    )
+    return value or 0.0
+
+
+def queue_alert(store, alert: str = "backlog", at: float = NOW, channels=("webhook",)) -> int:
+    finding = Finding("default", alert, WARNING, f"{alert} is bad", {"pending_update_count": 7})
+    change = alerts.transition(AlertState("default", alert), finding, at, 0)
+    return store.save_transition(change, 0, list(channels))
+
+
+def states(store, transition_id: int) -> list[str]:
+    return [row[1] for row in store.notification_states([transition_id])[transition_id]]
+
+
+@pytest.fixture
+def notifiers(receiver):
+    return {"webhook": WebhookNotifier(receiver.url, timeout=5)}
+
+
+def test_a_queued_alert_is_posted_once_with_slack_text_and_structured_fields(
+    mstore, receiver, notifiers
+):
+    before = sent_count("sent")
+    tid = queue_alert(mstore)
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW) == 1
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 100) == 0
+    [body] = receiver.bodies()
+    assert body["text"].startswith("FIRING [warning] default/backlog: backlog is bad")
+    assert (body["status"], body["bot"], body["alert"]) == ("firing", "default", "backlog")
+    assert body["details"] == {"pending_update_count": 7}
+    assert states(mstore, tid) == ["sent"]
+    assert sent_count("sent") == before + 1
+
+
+def test_a_failed_send_is_retried_after_the_backoff(mstore, receiver, notifiers):
+    receiver.statuses = [503]
+    retries = sent_count("retry")
+    tid = queue_alert(mstore)
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW) == 0
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 9) == 0  # base is 10 s
+    assert states(mstore, tid) == ["pending"]
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 10) == 1
+    assert [r["status"] for r in receiver.received] == [503, 200]
+    assert sent_count("retry") == retries + 1
+
+
+def test_retry_after_from_the_receiver_is_honoured(mstore, receiver, notifiers):
+    receiver.statuses, receiver.headers = [429], {"Retry-After": "30"}
+    queue_alert(mstore)
+    outbox.deliver_due(mstore, notifiers, POLICY, NOW)
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 29) == 0
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 30) == 1
+
+
+@pytest.mark.parametrize(
+    "statuses, attempts",
+    [
+        ([400], 1),  # the receiver rejects the payload: retrying cannot help
+        ([500, 500, 500], 3),  # budget of 3 attempts used up
+    ],
+)
+def test_hopeless_notifications_are_given_up_and_counted(
+    mstore, receiver, notifiers, statuses, attempts
+):
+    receiver.statuses = list(statuses)
+    failed = sent_count("failed")
+    tid = queue_alert(mstore)
+    for step in range(5):
+        outbox.deliver_due(mstore, notifiers, POLICY, NOW + step * 100)
+    assert len(receiver.received) == attempts
+    assert states(mstore, tid) == ["failed"]
+    assert sent_count("failed") == failed + 1
+
+
+def test_a_sender_that_died_mid_send_leaves_the_alert_to_be_resent(mstore, receiver, notifiers):
+    tid = queue_alert(mstore)
+    [claimed] = mstore.claim_notifications(NOW, lease_seconds=60)  # then "crashes"
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 59) == 0  # lease still held
+    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 61) == 1
+    assert states(mstore, tid) == ["sent"]
+    assert not mstore.finish_notification(claimed, sent=True, now=NOW + 62)  # its lease is gone
+
+
+def test_two_senders_never_claim_the_same_notification(tmp_path):
+    path = str(tmp_path / "outbox.db")
+    first = open_store(path)
+    for n in range(60):
+        queue_alert(first, alert=f"a{n}", channels=("webhook", "email"))
+    claimed: list[list[int]] = [[], []]
+    ready = [threading.Event(), threading.Event()]
+
+    def sender(index: int) -> None:
+        store = open_store(path) if index else first
+        store.alert_states()
+        ready[index].set()
+        while batch := store.claim_notifications(NOW, 60, limit=3):
+            claimed[index] += [n.id for n in batch]
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(2)]
+    for thread, connected in zip(threads, ready, strict=True):
+        thread.start()
+        connected.wait(10)
+    for thread in threads:
+        thread.join(30)
+    every = claimed[0] + claimed[1]
+    assert len(every) == 120 and len(set(every)) == 120
+    first.close()
+
+
+class Exploding:
+    channel = "webhook"
+
+    def send(self, transition) -> None:
+        raise KeyError("bug in a channel")
+
+
+def test_a_crashing_channel_is_retried_like_a_failed_send(mstore):
+    tid = queue_alert(mstore)
+    assert outbox.deliver_due(mstore, {"webhook": Exploding()}, POLICY, NOW) == 0
+    assert states(mstore, tid) == ["pending"]
+
+
+def test_a_channel_removed_from_the_configuration_fails_its_queued_rows(mstore):
+    tid = queue_alert(mstore, channels=("email",))
+    outbox.deliver_due(mstore, {}, POLICY, NOW)
+    assert states(mstore, tid) == ["failed"]
+
+
+@pytest.mark.parametrize(
+    "attempts, error, expected",
+    [
+        (1, NotifyError("x"), 10),
+        (2, NotifyError("x"), 20),
+        (3, NotifyError("x"), None),  # max_attempts reached
+        (1, NotifyError("x", retry_after=45), 45),
+        (2, NotifyError("x", retry_after=5), 20),  # backoff longer than retry_after
+        (1, NotifyError("x", permanent=True), None),
+    ],
+)
+def test_retry_policy(attempts, error, expected):
+    assert POLICY.delay(attempts, error) == expected
+
+
+def test_backoff_is_capped():
+    assert (
+        RetryPolicy(max_attempts=50, base_seconds=10, cap_seconds=60).delay(20, NotifyError("x"))
+        == 60
+    )
