@@ -39,6 +39,8 @@ format: $(VENV)/.dev-deps
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --connections 64 --dup 50 --name ingest-duplicates
+	$(BIN)/python bench/alert_latency.py
 
 # Regenerate grafana/dashboards/*.json from grafana/generate.py (commit the result).
 dashboards: $(VENV)/.deps

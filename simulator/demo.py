@@ -90,7 +90,7 @@ class Demo:
             "SECRET_TOKEN": self.secret, "BOT_TOKEN": self.token, "API_BASE": self.sim.base_url,
             "PUBLIC_URL": self.public_url, "FORWARD_URL": self.bot.url,
             "FORWARD_SECRET_TOKEN": self.bot.secret, "ALERT_WEBHOOK_URL": self.inbox.url,
-            "POLL_INTERVAL_SECONDS": 2, "QUEUE_AGE_THRESHOLD_SECONDS": 8, "BACKLOG_THRESHOLD": 20,
+            "POLL_INTERVAL_SECONDS": self.args.poll_interval, "QUEUE_AGE_THRESHOLD_SECONDS": 8, "BACKLOG_THRESHOLD": 20,
             "POLL_FAILURES_THRESHOLD": 2, "FORWARD_BACKOFF_CAP_SECONDS": 1, "WORKERS": 2,
             "LOG_LEVEL": "WARNING",
         }  # fmt: skip
@@ -212,4 +212,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo.add_argument("--incident-after", type=float, default=8.0, help="seconds before it starts")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--data-dir", default=None, help="keep the demo's database here")
+    demo.add_argument(
+        "--poll-interval", type=float, default=2.0, help="getWebhookInfo interval (s)"
+    )
     demo.set_defaults(handler=run)
