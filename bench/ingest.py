@@ -186,6 +186,25 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def prefill(db: Path, count: int) -> None:
+    """Retain `count` delivered update ids (bodies purged), as a busy bot's store holds them."""
+    sys.path.insert(0, str(ROOT))
+    from core.storage import open_store
+
+    open_store(str(db)).close()  # schema
+    now = time.time()
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        rows = (
+            (i, str(i % 100_000), now, now) for i in range(1_500_000_000, 1_500_000_000 + count)
+        )
+        conn.executemany(
+            "INSERT INTO updates (bot, update_id, type, chat_key, received_at, conforms, state,"
+            " delivered_at) VALUES ('default', ?, 'message', ?, ?, 1, 'delivered', ?)",
+            rows,
+        )
+
+
 def stored_rows(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT COUNT(*) FROM updates").fetchone()[0]
@@ -202,6 +221,9 @@ def main() -> int:
     )
     parser.add_argument("--db", default=None, help="store for tgwebhook (default: a temp SQLite)")
     parser.add_argument("--name", default="ingest", help="results file name")
+    parser.add_argument(
+        "--prefill", type=int, default=0, help="update ids already retained (tgwebhook)"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk is required: apt-get install wrk", file=sys.stderr)
@@ -210,6 +232,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tgwebhook-bench-") as tmp:
         for name in args.targets.split(","):
             target = TARGETS[name](Path(tmp), args.db)
+            if name == "tgwebhook" and args.prefill:
+                started = time.monotonic()
+                prefill(Path(target.env["TGWEBHOOK_DB"]), args.prefill)
+                print(
+                    f"prefilled {args.prefill} update ids in {time.monotonic() - started:.0f} s",
+                    flush=True,
+                )
             target.start()
             try:
                 for dup in (int(d) for d in args.dup.split(",")):
