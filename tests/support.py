@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret_TOKEN-123"
@@ -94,3 +95,13 @@ def is_ready(served: Served) -> bool:
         return requests.get(served.base_url + "/readyz", timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
+    """Every sample of a /metrics page, keyed (name, sorted label items)."""
+    text = requests.get(base_url + "/metrics", timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from core.storage import IncomingUpdate
-from support import make_update
+from support import make_update, scrape
 
 
 @dataclass(frozen=True)
@@ -127,18 +127,6 @@ def enqueue(store, update_id: int, chat_id: int, bot: str = "default", forward: 
                                        json.dumps(update).encode(),
                                        received_at or time.time(), True), forward)  # fmt: skip
     return update
-
-
-def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
-    import requests
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = requests.get(base_url + "/metrics", timeout=10).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def forward_metric(base_url: str, result: str, bot: str = "default") -> float:

@@ -12,9 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
-from support import BOT_TOKEN, SECRET, make_update, wait_until
+from support import BOT_TOKEN, SECRET, make_update, scrape, wait_until
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 
@@ -23,15 +22,6 @@ def send(base_url: str, update: dict) -> int:
     with requests.Session() as session:
         return session.post(f"{base_url}/webhook/default", data=json.dumps(update), headers=HEADERS,
                             timeout=30).status_code  # fmt: skip
-
-
-def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
-    text = requests.get(base_url + "/metrics", timeout=10).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def stored_rows(db) -> int:
