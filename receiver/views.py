@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 from core import metrics
 from core.config import Settings
+from core.metrics import REQUEST_OUTCOMES
 from core.storage import IncomingUpdate, StoreError
 from core.updates import Schema
 from receiver.parsing import Rejected, is_json_content_type, parse_update, read_body
@@ -47,6 +48,17 @@ class WebhookApp:
         self.store, self.settings, self.schema = store, settings, schema
         self.allowed = parse_networks(settings.allowed_networks)
         self.proxies = parse_networks(settings.trusted_proxies)
+        # Label lookups cost as much as the rest of the hot path: resolve the children once.
+        self.requests = {
+            (b, o): metrics.REQUESTS.labels(b, o) for b in settings.bots for o in REQUEST_OUTCOMES
+        }
+        self.updates = {
+            (b, t): metrics.UPDATES.labels(b, t)
+            for b in settings.bots
+            for t in (*schema.update_types, "unknown")
+        }
+        self.duration = {b: metrics.REQUEST_DURATION.labels(b) for b in settings.bots}
+        self.duplicates = {b: metrics.DUPLICATES.labels(b) for b in settings.bots}
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         bot = environ.get("PATH_INFO", "")[len(PREFIX) :]
@@ -68,8 +80,8 @@ class WebhookApp:
             extra = (("Retry-After", str(self.settings.retry_after_seconds)),)
             metrics.STORE_FAILURES.labels(bot).inc()
             log.error("store failed, answered 503 for bot %s: %s", bot, exc)
-        metrics.REQUESTS.labels(bot, outcome).inc()
-        metrics.REQUEST_DURATION.labels(bot).observe(time.perf_counter() - started)
+        self.requests[bot, outcome].inc()
+        self.duration[bot].observe(time.perf_counter() - started)
         return respond(start_response, status_for(outcome), body, *extra)
 
     def check(self, environ: dict, bot: str) -> None:
@@ -96,9 +108,9 @@ class WebhookApp:
             bot, info.update_id, info.type, info.chat_key, body, time.time(), info.conforms
         )
         if not self.store.record_update(update, forward=bool(self.settings.bots[bot].forward_url)):
-            metrics.DUPLICATES.labels(bot).inc()
+            self.duplicates[bot].inc()
             return "duplicate"
-        metrics.UPDATES.labels(bot, info.type).inc()
+        self.updates[bot, info.type].inc()
         if info.type == "unknown":
             return "unknown_type"
         if info.deviations:
