@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import importlib
 
-    parser = argparse.ArgumentParser(prog="python app.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python app.py",
+        description="tgwebhook: a reliability and observability appliance for Telegram bot webhooks.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in CLI_MODULES:
         importlib.import_module(name).register(commands)
