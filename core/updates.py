@@ -74,7 +74,9 @@ def describe(update: Any, schema: Schema | None = None) -> UpdateInfo:
         deviations = (f"expected exactly one known update field, got {sorted(present)}",)
     else:
         kind = known[0]
-        deviations = tuple(check_value(update[kind], schema.fields["Update"][kind], kind, schema))
+        deviations = tuple(
+            check_value(update[kind], schema.fields["Update"][kind], kind, schema, 0, {})
+        )
     return UpdateInfo(update_id, kind, chat_key_of(update, kind, update_id), deviations)
 
 
@@ -91,14 +93,33 @@ def chat_key_of(update: dict, kind: str, update_id: int) -> str:
 
 
 def check_value(
-    value: Any, types: tuple[str, ...], where: str, schema: Schema, depth: int = 0
+    value: Any,
+    types: tuple[str, ...],
+    where: str,
+    schema: Schema,
+    depth: int = 0,
+    memo: dict | None = None,
 ) -> list[str]:
     """Deviations of value from any of the spec types (empty list: it matches one)."""
     if depth > MAX_DEPTH:
         return [f"{where}: nested deeper than {MAX_DEPTH}"]
+    # Union types nest (RichText has 27 alternatives): without the memo, every alternative
+    # re-checks the same subtree and the cost is exponential in the nesting.
+    memo = {} if memo is None else memo
+    if len(types) == 1:
+        return best_match(value, types, where, schema, depth, memo)
+    key = (id(value), types, where, depth)
+    if key not in memo:
+        memo[key] = tuple(best_match(value, types, where, schema, depth, memo))
+    return list(memo[key])
+
+
+def best_match(
+    value: Any, types: tuple[str, ...], where: str, schema: Schema, depth: int, memo: dict
+) -> list[str]:
     best: list[str] | None = None
     for name in types:
-        problems = check_one(value, name, where, schema, depth)
+        problems = check_one(value, name, where, schema, depth, memo)
         if not problems:
             return []
         if best is None or len(problems) < len(best):
@@ -106,23 +127,27 @@ def check_value(
     return best or []
 
 
-def check_one(value: Any, name: str, where: str, schema: Schema, depth: int) -> list[str]:
+def check_one(
+    value: Any, name: str, where: str, schema: Schema, depth: int, memo: dict
+) -> list[str]:
     if name.startswith("Array of "):
         if not isinstance(value, list):
             return [f"{where}: expected an array"]
         inner = (name.removeprefix("Array of "),)
         problems: list[str] = []
         for index, item in enumerate(value):
-            problems += check_value(item, inner, f"{where}[{index}]", schema, depth + 1)
+            problems += check_value(item, inner, f"{where}[{index}]", schema, depth + 1, memo)
         return problems
     if name in SCALARS:
         return [] if SCALARS[name](value) else [f"{where}: expected {name}"]
     if schema.subtypes.get(name):
-        return check_value(value, schema.subtypes[name], where, schema, depth + 1)
-    return check_object(value, name, where, schema, depth)
+        return check_value(value, schema.subtypes[name], where, schema, depth + 1, memo)
+    return check_object(value, name, where, schema, depth, memo)
 
 
-def check_object(value: Any, name: str, where: str, schema: Schema, depth: int) -> list[str]:
+def check_object(
+    value: Any, name: str, where: str, schema: Schema, depth: int, memo: dict
+) -> list[str]:
     if not isinstance(value, dict):
         return [f"{where}: expected {name} object"]
     problems = [
@@ -133,7 +158,7 @@ def check_object(value: Any, name: str, where: str, schema: Schema, depth: int) 
     fields = schema.fields.get(name, {})
     for key, item in value.items():
         if key in fields:  # unknown fields are fine: Telegram adds them between spec releases
-            problems += check_value(item, fields[key], f"{where}.{key}", schema, depth + 1)
+            problems += check_value(item, fields[key], f"{where}.{key}", schema, depth + 1, memo)
     return problems
 
 
