@@ -17,7 +17,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def shown_default(setting: Setting) -> str:
     if callable(setting.default):
-        return "2 x cores"
+        return "cores"
     if isinstance(setting.default, tuple):
         return ", ".join(setting.default) or "(empty)"
     if setting.default == "":
