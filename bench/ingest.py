@@ -54,6 +54,22 @@ def tree_rss_bytes(pid: int) -> int:
     return total
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants."""
+    total, stack, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            with open(f"/proc/{current}/task/{current}/children") as handle:
+                stack += [int(p) for p in handle.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 class Target:
     """A server under test: started on a free port, waited for, measured, stopped."""
 
@@ -146,6 +162,7 @@ def run_wrk(
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    cpu_before = tree_cpu_seconds(target.process.pid)
     env = {**os.environ, "SECRET": SECRET, "DUP_PERCENT": str(dup), "ID_BASE": str(id_base),
            "RATE": str(rate), "CONNS": str(connections)}  # fmt: skip
     threads = min(2, connections)
@@ -154,6 +171,7 @@ def run_wrk(
          "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{target.port}/webhook/default"],
         env=env, capture_output=True, text=True, timeout=duration + 60,
     )  # fmt: skip
+    cpu = tree_cpu_seconds(target.process.pid) - cpu_before
     stop.set()
     sampler.join()
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
@@ -166,12 +184,13 @@ def run_wrk(
         "updates_per_s": round(ok / (raw["duration_us"] / 1e6), 1),
         "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "max_ms": raw["max_us"] / 1000,
         "errors": raw["errors"], "peak_rss_mb": round(peak[0] / 2**20, 1),
+        "server_cpu_us_per_update": round(cpu / max(ok, 1) * 1e6, 1),
     }  # fmt: skip
 
 
 def markdown(rows: list[dict]) -> str:
-    head = "| target | conns | dup % | offered | updates/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | vs aiogram |"
-    lines = [head, "|" + "---|" * 11]
+    head = "| target | conns | dup % | offered | updates/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | CPU us/update | vs aiogram |"
+    lines = [head, "|" + "---|" * 12]
     base = {
         (r["connections"], r["dup_percent"]): r["updates_per_s"]
         for r in rows
@@ -182,7 +201,7 @@ def markdown(rows: list[dict]) -> str:
         ratio = f"{r['updates_per_s'] / peer:.2f}x" if peer else "-"
         lines.append(f"| {r['target']} | {r['connections']} | {r['dup_percent']} | {r['offered_rate']} | {r['updates_per_s']} | "
                      f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
-                     f"{r['peak_rss_mb']} | {ratio} |")  # fmt: skip
+                     f"{r['peak_rss_mb']} | {r['server_cpu_us_per_update']} | {ratio} |")  # fmt: skip
     return "\n".join(lines)
 
 
