@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -39,17 +36,3 @@ def forwarding_appliance(serve, bot_backend, tmp_path) -> Callable[..., Served]:
         return serve(env={**base, **env})
 
     return start
-
-
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """A 6 MiB tmpfs: a real filesystem that really fills up (needs root, as in CI).
-
-    Request it before `serve` so the appliance is stopped before the unmount."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "fs"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from support import SECRET, make_update, wait_until
+from support import SECRET, chat_of, make_update, wait_until
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 
@@ -103,13 +103,6 @@ class BotBackend:
                 pass
 
         return Handler
-
-
-def chat_of(update: dict) -> int | None:
-    for value in update.values():
-        if isinstance(value, dict) and "chat" in value:
-            return value["chat"]["id"]
-    return None
 
 
 # -- Telegram's side: senders and what they were told -----------------------------------------

@@ -5,12 +5,11 @@ retries of the refused updates are then stored."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import requests
 
 from fault_kit import HEADERS, stored
-from support import make_update
+from support import fill, make_update
 
 LARGE = 100_000  # characters: needs fresh pages whatever the WAL already holds
 
@@ -18,16 +17,6 @@ LARGE = 100_000  # characters: needs fresh pages whatever the WAL already holds
 def post(base_url: str, update_id: int, size: int = 2) -> requests.Response:
     body = json.dumps(make_update(update_id, text="x" * size))
     return requests.post(f"{base_url}/webhook/default", data=body, headers=HEADERS, timeout=30)
-
-
-def fill(path: Path) -> None:
-    with open(path, "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-        except OSError:
-            pass  # ENOSPC: the filesystem is full
 
 
 def statuses(base_url: str, path: str, times: int = 6) -> set[int]:

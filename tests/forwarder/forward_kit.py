@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from core.storage import IncomingUpdate
-from support import make_update, scrape
+from support import chat_of, make_update, scrape
 
 
 @dataclass(frozen=True)
@@ -111,13 +111,6 @@ class BotBackend:
                 pass
 
         return Handler
-
-
-def chat_of(update: dict) -> int | None:
-    for value in update.values():
-        if isinstance(value, dict) and "chat" in value:
-            return value["chat"]["id"]
-    return None
 
 
 def enqueue(store, update_id: int, chat_id: int, bot: str = "default", forward: bool = True,

@@ -3,42 +3,15 @@ Retry-After, /readyz 503, nothing acknowledged unsaved, and recovery once the ca
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-from pathlib import Path
-
-import pytest
 
 from app import create_app
-from support import SECRET, make_update
-
-
-@pytest.fixture
-def small_fs(tmp_path: Path):
-    """A 6 MiB tmpfs: a real filesystem that really fills up (needs root, as in CI)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "fs"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+from support import SECRET, fill, make_update
 
 
 def post(client, update_id: int, size: int = 2):
     return client.post("/webhook/default", json=make_update(update_id, text="x" * size),
                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})  # fmt: skip
-
-
-def fill(path: Path) -> None:
-    with open(path, "wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-        except OSError:
-            pass
 
 
 def assert_refused(client, store, update_id: int) -> None:
