@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 
+from core import migrate_store
 from core.config import ConfigError, Settings, load_settings
 from core.logs import configure_logging
 from core.storage import StoreError, open_store
@@ -29,6 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser("check-config", help="validate settings and print them (redacted)")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=run_check_config)
+    migrate_store.register(commands)
 
 
 def settings_or_exit() -> Settings:

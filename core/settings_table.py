@@ -241,4 +241,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Longest wait between attempts",
         check=at_least(0.01),
     ),
+    # scaling out (several replicas on one PostgreSQL store; see docs/scaling.md)
+    S(
+        "leader_lease_seconds",
+        "float",
+        15.0,
+        "Monitor leadership lease: one replica polls and alerts; another takes over after it",
+        check=at_least(1),
+    ),
 )

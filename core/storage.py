@@ -1,8 +1,9 @@
 """The storage seam: the values that cross it, its errors, and the choice of backend.
 
 Callers (receiver, forwarder, monitor, CLI) speak only in the domain verbs of the store
-returned by `open_store`; SQL lives in the `core/storage_*` modules behind it. A PostgreSQL
-backend implements the same verbs.
+returned by `open_store`; SQL lives in the `core/storage_*` modules behind it. SQLite
+(`storage_sqlite`) and PostgreSQL (`storage_pg`) share the verbs (`storage_ingest`,
+`storage_queue`, `storage_monitor`, `storage_lease`) and differ only in connections.
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ STORED = "stored"  # no forward URL configured: kept for dedup and inspection on
 
 
 def open_store(url: str, *, timeout: float = 5.0, synchronous: str = "NORMAL"):
-    """Open the store named by TGWEBHOOK_DB: a SQLite path (or sqlite:///path)."""
+    """Open the store named by TGWEBHOOK_DB: a SQLite path (or sqlite:///path), or a
+    postgresql:// URL (shared by several replicas; see docs/scaling.md)."""
     if url.startswith(("postgresql://", "postgres://")):
-        raise StoreError("the PostgreSQL backend is not available in this version")
+        from core.storage_pg import PostgresStore
+
+        return PostgresStore(url, timeout=timeout)
     from core.storage_sqlite import SqliteStore
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url

@@ -1,8 +1,9 @@
-"""SQLite backend: connections, migrations, and the ingest / retention / health verbs.
+"""SQLite backend: connections, migrations, and the ingest claim.
 
 WAL mode, one writer thread per process for the ingest path (group commit), short read
-transactions on per-thread connections. Queue and monitor verbs live in sibling modules
-(`storage_sqlite_queue`, `storage_sqlite_monitor`) as mixins over the same connections.
+transactions on per-thread connections. The other verbs live in backend-neutral mixins
+(`storage_ingest`, `storage_queue`, `storage_monitor`, `storage_lease`) shared with the
+PostgreSQL backend, over these connections.
 """
 
 from __future__ import annotations
@@ -19,37 +20,33 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from core.storage import (
-    DEAD,
-    DELIVERED,
-    DELIVERING,
-    PENDING,
-    STORED,
-    IncomingUpdate,
-    QueueStats,
-    StoreError,
-)
-from core.storage_sqlite_monitor import MonitorVerbs
-from core.storage_sqlite_queue import QueueVerbs
+from core.storage import StoreError
+from core.storage_ingest import HEARTBEAT, IngestVerbs
+from core.storage_lease import LeaseVerbs
+from core.storage_monitor import MonitorVerbs
+from core.storage_queue import QueueVerbs
 from core.storage_sqlite_schema import MIGRATIONS
-from core.storage_sqlite_writer import GroupWriter, immediate
+from core.storage_sqlite_writer import immediate
+from core.storage_writer import GroupWriter
 
 # Disk "not full" for /readyz: room for a burst of maximum-size updates and the WAL.
 MIN_FREE_BYTES = 4 * 1024 * 1024
 INSERT_UPDATE = (
-    "INSERT OR IGNORE INTO updates (bot, update_id, type, chat_key, received_at, conforms, body,"
-    " state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO updates (bot, update_id, type, chat_key, received_at, conforms, body, state)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (bot, update_id) DO NOTHING"
 )
 
 
-class SqliteStore(QueueVerbs, MonitorVerbs):
+class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
+    lock_rows = ""  # SQLite has one writer at a time: no row locks to take or skip
+
     def __init__(self, path: str, *, timeout: float = 5.0, synchronous: str = "NORMAL") -> None:
         self.path = path
         self.timeout = timeout
         self.synchronous = synchronous
         self._local = threading.local()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._writer = GroupWriter(lambda: self._connect(write=True), INSERT_UPDATE, timeout)
+        self._writer = GroupWriter(lambda: self._connect(write=True), self._commit_batch, timeout)
         self.migrate()
 
     # -- connections -------------------------------------------------------------------
@@ -103,6 +100,7 @@ class SqliteStore(QueueVerbs, MonitorVerbs):
                 conn.close()
 
     def close(self) -> None:
+        self._writer.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -110,13 +108,9 @@ class SqliteStore(QueueVerbs, MonitorVerbs):
             self._local.pid = None
 
     # -- ingest ------------------------------------------------------------------------
-    def record_update(self, update: IncomingUpdate, forward: bool) -> bool:
-        """Persist a new update; False when (bot, update_id) is already retained."""
-        params = (
-            update.bot, update.update_id, update.type, update.chat_key, update.received_at,
-            int(update.conforms), update.body, PENDING if forward else STORED,
-        )  # fmt: skip
-        return self._writer.submit(params) == 1
+    def _commit_batch(self, conn: sqlite3.Connection, batch: list[tuple]) -> list[int]:
+        with immediate(conn, self.timeout):
+            return [conn.execute(INSERT_UPDATE, params).rowcount for params in batch]
 
     def check_writable(self) -> None:
         """Raise StoreError unless a real write succeeds and the disk has room."""
@@ -125,56 +119,4 @@ class SqliteStore(QueueVerbs, MonitorVerbs):
         if free < MIN_FREE_BYTES:
             raise StoreError(f"disk almost full: {free} bytes free")
         with self.write() as conn:
-            conn.execute(
-                "INSERT INTO heartbeats (name, at) VALUES ('readyz', ?) "
-                "ON CONFLICT (name) DO UPDATE SET at = excluded.at",
-                (time.time(),),
-            )
-
-    def prune(
-        self, now: float, dedup_retention: float, payload_retention: float
-    ) -> tuple[int, int]:
-        """Forget old update ids and purge delivered payloads; returns (forgotten, purged)."""
-        with self.write() as conn:
-            forgotten = conn.execute(
-                "DELETE FROM updates WHERE received_at < ? AND state IN (?, ?)",
-                (now - dedup_retention, DELIVERED, STORED),
-            ).rowcount
-            purged = conn.execute(
-                "UPDATE updates SET body = NULL WHERE body IS NOT NULL AND state = ?"
-                " AND delivered_at < ?",
-                (DELIVERED, now - payload_retention),
-            ).rowcount
-        return forgotten, purged
-
-    # -- health ------------------------------------------------------------------------
-    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]:
-        """Per-bot queue figures, each from an index (scrapes must stay cheap at millions of rows)."""
-        return [self._queue_stats(bot, now) for bot in bots]
-
-    def _queue_stats(self, bot: str, now: float) -> QueueStats:
-        depth, oldest = self.read(
-            "SELECT COUNT(*), MIN(received_at) FROM updates WHERE bot = ? AND state IN (?, ?)",
-            (bot, PENDING, DELIVERING),
-        )[0]
-        dead = self.read("SELECT COUNT(*) FROM updates WHERE bot = ? AND state = ?", (bot, DEAD))
-        last = self.read(
-            "SELECT MAX(received_at) FROM updates WHERE bot = ? AND received_at > ?",
-            (bot, now - 86400 * 7),
-        )[0][0]
-        return QueueStats(
-            bot=bot,
-            depth=int(depth),
-            oldest_age_seconds=max(0.0, now - oldest) if oldest else 0.0,
-            dead_letters=int(dead[0][0]),
-            last_received_at=last,
-        )
-
-    def count_updates(self, bot: str | None = None) -> int:
-        if bot is None:
-            return self.read("SELECT COUNT(*) FROM updates")[0][0]
-        return self.read("SELECT COUNT(*) FROM updates WHERE bot = ?", (bot,))[0][0]
-
-    def get_update(self, bot: str, update_id: int) -> sqlite3.Row | None:
-        rows = self.read("SELECT * FROM updates WHERE bot = ? AND update_id = ?", (bot, update_id))
-        return rows[0] if rows else None
+            conn.execute(HEARTBEAT, (time.time(),))

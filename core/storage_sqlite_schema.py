@@ -171,4 +171,16 @@ def create_queue_indexes(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Migrations] = [core, monitor, queue]
+scale = Migrations("tgwebhook.scale")
+
+
+@scale()
+def create_leader_lease(db: Database) -> None:
+    # One row per leadership name (the monitor's); see core/storage_lease.py.
+    db.execute(
+        "CREATE TABLE leader_lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+        " expires_at REAL NOT NULL)"
+    )
+
+
+MIGRATIONS: list[Migrations] = [core, monitor, queue, scale]

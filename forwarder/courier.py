@@ -15,7 +15,7 @@ from collections.abc import Callable
 from core import metrics
 from core.config import Settings
 from core.storage import StoreError
-from core.storage_sqlite_queue import QueuedUpdate
+from core.storage_queue import QueuedUpdate
 from core.telegram import TelegramClient, TelegramError
 from forwarder import policy
 from forwarder.replies import InvalidReply, Reply, parse_reply

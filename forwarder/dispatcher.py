@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from core.config import Settings
 from core.storage import StoreError
-from core.storage_sqlite_queue import QueuedUpdate
+from core.storage_queue import QueuedUpdate
 from forwarder.courier import Courier
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,9 @@
 """`python -m monitor`: the one scheduler process (poll, judge, notify, prune).
 
 APScheduler job stores cannot be shared between processes (APScheduler FAQ), so exactly one
-process runs this; `python app.py serve` starts it next to the gunicorn workers, which never
-import apscheduler.
+process per appliance runs this; `python app.py serve` starts it next to the gunicorn workers,
+which never import apscheduler. Replicas sharing a PostgreSQL store each run one, and only the
+holder of the store's leader lease (monitor/leadership.py) runs the jobs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.cli import settings_or_exit
 from core.logs import configure_logging
 from core.storage import StoreError, open_store
 from monitor import jobs
+from monitor.leadership import Leadership
 from monitor.notifiers.alertmanager import REFRESH_SECONDS
 
 log = logging.getLogger("tgwebhook.monitor")
@@ -27,15 +29,18 @@ PRUNE_INTERVAL_SECONDS = 3600.0
 CERTIFICATE_INTERVAL_SECONDS = 86400.0
 
 
-def build_scheduler(ctx: jobs.MonitorContext) -> BlockingScheduler:
+def build_scheduler(ctx: jobs.MonitorContext, leadership: Leadership | None = None
+                    ) -> BlockingScheduler:  # fmt: skip
+    """The jobs; with `leadership`, each runs only while this process holds the lease."""
     scheduler = BlockingScheduler(timezone=dt.UTC)
     now = dt.datetime.now(dt.UTC)
     interval = ctx.settings.poll_interval_seconds
+    gate = leadership.gate if leadership else (lambda func: func)
 
     def every(func, seconds: float, job_id: str, args: tuple, first: dt.datetime | None = None):
         # next_run_time=None would add the job paused; omitted, the first run is one interval on.
         start = {"next_run_time": first} if first else {}
-        scheduler.add_job(func, "interval", seconds=seconds, id=job_id, args=args,
+        scheduler.add_job(gate(func), "interval", seconds=seconds, id=job_id, args=args,
                           max_instances=1, coalesce=True,  # a slow run is never stacked
                           misfire_grace_time=max(1, int(seconds)), **start)  # fmt: skip
 
@@ -48,7 +53,20 @@ def build_scheduler(ctx: jobs.MonitorContext) -> BlockingScheduler:
               first=now)  # fmt: skip
     if "alertmanager" in ctx.notifiers:
         every(jobs.refresh_alertmanager, REFRESH_SECONDS, "alertmanager-refresh", (ctx,))
+    if leadership:
+        leadership.on_gain = lambda: run_now(scheduler, ("watch:", "certificates"))
+        scheduler.add_job(leadership.renew, "interval", seconds=leadership.seconds / 3,
+                          id="leadership", max_instances=1, coalesce=True,
+                          misfire_grace_time=1, next_run_time=now)  # fmt: skip
     return scheduler
+
+
+def run_now(scheduler: BlockingScheduler, prefixes: tuple[str, ...]) -> None:
+    """A new leader polls at once instead of waiting out each job's interval."""
+    now = dt.datetime.now(dt.UTC)
+    for job in scheduler.get_jobs():
+        if job.id.startswith(prefixes):
+            job.modify(next_run_time=now)
 
 
 def stop_on_signals(scheduler: BlockingScheduler) -> None:
@@ -73,11 +91,13 @@ def main() -> int:
         log.error("monitor cannot start: %s", exc)
         return 2
     metrics.precreate(settings.bots, ())
-    scheduler = build_scheduler(ctx)
+    leadership = Leadership(store, settings.leader_lease_seconds)
+    scheduler = build_scheduler(ctx, leadership)
     stop_on_signals(scheduler)
     log.info("monitor: %d bots polled every %g s; channels: %s", len(ctx.clients),
              settings.poll_interval_seconds, ", ".join(ctx.notifiers) or "none")  # fmt: skip
     scheduler.start()
+    leadership.release()  # a clean stop hands over at once, not after the lease runs out
     store.close()
     log.info("monitor stopped")
     return 0

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from core.storage import AlertState, open_store
+from core.storage import AlertState
 from monitor import alerts
 from monitor.alerts import State
 from monitor.rules import CRITICAL, WARNING, Evaluation, Finding
@@ -50,56 +48,6 @@ def test_resolve_keeps_the_severity_and_start_of_what_fired():
 
 def fire(bot: str = "default", alert: str = "backlog", at: float = NOW):
     return alerts.transition(AlertState(bot, alert), FINDING, at, 0)
-
-
-def test_save_transition_writes_history_state_and_one_notification_per_channel(mstore):
-    transition_id = mstore.save_transition(fire(), 0, ["webhook", "email"])
-    [current] = mstore.alert_states("default")
-    assert (current.state, current.changed_at, current.version) == ("firing", NOW, 1)
-    [row] = mstore.alert_history("default")
-    assert (row.id, row.kind, row.summary) == (transition_id, "fire", FINDING.summary)
-    sends = mstore.notification_states([transition_id])[transition_id]
-    assert [(channel, status) for channel, status, *_ in sends] == [
-        ("webhook", "pending"),
-        ("email", "pending"),
-    ]
-
-
-def test_a_transition_from_a_stale_state_is_refused_and_leaves_no_trace(mstore):
-    assert mstore.save_transition(fire(), 0, ["webhook"]) is not None
-    assert mstore.save_transition(fire(at=NOW + 1), 0, ["webhook"]) is None  # version moved on
-    assert len(mstore.alert_history()) == 1
-    assert mstore.has_due_notifications(NOW + 0.5)  # only the first one is queued
-    assert len(mstore.claim_notifications(NOW + 10, 60)) == 1
-
-
-def test_two_processes_racing_on_one_change_notify_it_once(tmp_path):
-    path = str(tmp_path / "race.db")
-    stores = [open_store(path) for _ in range(2)]
-    rounds, barrier = 20, threading.Barrier(2)
-    wins: list[list] = [[], []]
-    ready = [threading.Event(), threading.Event()]
-
-    def racer(index: int) -> None:
-        store = stores[index]
-        store.alert_states()  # open this thread's connection before racing
-        ready[index].set()
-        for round_number in range(rounds):
-            barrier.wait(10)
-            change = fire(alert=f"race{round_number}")
-            wins[index].append(store.save_transition(change, 0, ["webhook"]) is not None)
-
-    threads = [threading.Thread(target=racer, args=(i,)) for i in range(2)]
-    for thread, connected in zip(threads, ready, strict=True):
-        thread.start()
-        connected.wait(10)  # connect one at a time; the race is in the transitions
-    for thread in threads:
-        thread.join(30)
-    assert [a + b for a, b in zip(*wins, strict=True)] == [1] * rounds  # never 0, never 2
-    assert len(stores[0].alert_history(limit=100)) == rounds
-    assert len(stores[0].claim_notifications(NOW + 1, 60, limit=100)) == rounds
-    for store in stores:
-        store.close()
 
 
 def test_apply_fires_repeats_and_resolves_through_the_store(mstore):

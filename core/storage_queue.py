@@ -1,4 +1,4 @@
-"""Forwarder queue verbs over the SQLite store (claim, deliver, retry, dead letters).
+"""Forwarder queue verbs (claim, deliver, retry, dead letters), shared by both backends.
 
 A chat is owned by whoever holds a live lease (`claimed_until` in the future) on one of its
 rows; only the head of a chat (its oldest undelivered row) is ever claimed, and only while
@@ -72,7 +72,12 @@ def queued_from_row(row: sqlite3.Row) -> QueuedUpdate:
 
 
 class QueueVerbs:
-    """Mixed into SqliteStore; uses its `read`, `write` and `transact`."""
+    """Mixed into SqliteStore and PostgresStore; uses their `read`, `write` and `transact`.
+
+    The SQL is the common dialect of SQLite and PostgreSQL (`?`/`:name` marks; PostgresStore
+    rewrites them). Across replicas the conditional UPDATE still decides: a row locked by a
+    competing claim is re-checked against the committed values, so a chat has one owner.
+    """
 
     # -- the forwarder -------------------------------------------------------------------
     def claim_due(

@@ -1,4 +1,4 @@
-"""Monitor verbs over the SQLite store (webhook observations, alert state and transitions)."""
+"""Monitor verbs (webhook observations, alert state and transitions), shared by both backends."""
 
 from __future__ import annotations
 
@@ -40,10 +40,15 @@ def transition_from_row(row) -> AlertTransition:
 
 
 class MonitorVerbs:
-    """Mixed into SqliteStore; uses its `read`, `write` and `transact`."""
+    """Mixed into SqliteStore and PostgresStore; uses their `read`, `write`, `lock_rows`.
+
+    The SQL is the common dialect of SQLite and PostgreSQL (`?` marks; PostgresStore rewrites
+    them); `lock_rows` is where the backends differ (row locks exist only in PostgreSQL).
+    """
 
     def save_observation(self, observation: Observation) -> None:
-        values = list(astuple(observation))
+        # Integers, not booleans: PostgreSQL will not put a boolean into an integer column.
+        values = [int(v) if isinstance(v, bool) else v for v in astuple(observation)]
         index = OBSERVATION_COLUMNS.index("allowed_updates")
         if values[index] is not None:
             values[index] = json.dumps(list(values[index]))
@@ -99,20 +104,21 @@ class MonitorVerbs:
         """
         with self.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO alert_states (bot, alert, state) VALUES (?, ?, ?)",
+                "INSERT INTO alert_states (bot, alert, state) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (transition.bot, transition.alert, ALERT_OK),
             )
             if not self._move_state(conn, transition, expected_version):
                 return None
             transition_id = conn.execute(
                 "INSERT INTO alert_transitions (bot, alert, kind, old_state, new_state, at,"
-                " severity, summary, details, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " severity, summary, details, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (
                     transition.bot, transition.alert, transition.kind, transition.old_state,
                     transition.new_state, transition.at, transition.severity, transition.summary,
                     json.dumps(dict(transition.details), default=str), transition.started_at,
                 ),
-            ).lastrowid  # fmt: skip
+            ).fetchone()[0]  # fmt: skip
             conn.executemany(
                 "INSERT INTO notifications (transition_id, channel, state, next_attempt_at,"
                 " created_at) VALUES (?, ?, ?, ?, ?)",
@@ -190,7 +196,7 @@ class MonitorVerbs:
                 "UPDATE notifications SET state = ?, lease = ?, claimed_until = ?,"
                 " attempts = attempts + 1 WHERE id IN (SELECT id FROM notifications"
                 " WHERE (state = ? AND next_attempt_at <= ?) OR (state = ? AND claimed_until < ?)"
-                " ORDER BY id LIMIT ?) RETURNING id",
+                f" ORDER BY id LIMIT ?{self.lock_rows}) RETURNING id",
                 (SENDING, lease, now + lease_seconds, PENDING, now, SENDING, now, limit),
             ).fetchall()
         if not ids:

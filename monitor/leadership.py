@@ -1,0 +1,105 @@
+"""Leadership of the monitor among replicas sharing one store: one of them polls and alerts.
+
+The lease lives in the store (`take_lease`); the holder renews it every third of its length
+and believes itself leader only until its last successful renewal plus the lease, measured
+on its own monotonic clock, so a leader cut off from the store stops before anyone can take
+over. A replica killed outright is replaced once its lease has run out (at most one lease
+plus one renewal interval later), or at once by its successor on the same host, which can
+see that the holder's process is gone; a clean stop releases the lease at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from core.storage import StoreError
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "monitor"
+
+
+def holder_id() -> str:
+    """Who we are, in logs and in the lease row: host, pid and a per-start nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class Leadership:
+    def __init__(self, store, seconds: float, on_gain: Callable[[], None] = lambda: None,
+                 holder: str | None = None) -> None:  # fmt: skip
+        self.store = store
+        self.seconds = seconds
+        self.holder = holder or holder_id()
+        self.on_gain = on_gain
+        self._valid_until = 0.0  # time.monotonic() deadline
+        self._lock = threading.Lock()
+
+    def held(self) -> bool:
+        return time.monotonic() < self._valid_until
+
+    def renew(self) -> bool:
+        """Take or renew the lease; the scheduler's edge, so it never raises."""
+        started, was_held = time.monotonic(), self.held()
+        try:
+            taken = self._take(time.time())
+        except StoreError as exc:  # keep what we had; it runs out by itself
+            log.warning("cannot renew the monitor lease: %s", exc)
+            return self.held()
+        except Exception:
+            log.exception("renewing the monitor lease failed")
+            return self.held()
+        with self._lock:
+            self._valid_until = started + self.seconds if taken else 0.0
+        if taken and not was_held:
+            log.info("monitor leadership taken by %s", self.holder)
+            self.on_gain()
+        elif was_held and not taken:
+            log.warning("monitor leadership lost: another replica holds the lease")
+        return taken
+
+    def _take(self, now: float) -> bool:
+        if self.store.take_lease(LEASE_NAME, self.holder, now, self.seconds):
+            return True
+        holder = self.store.lease_holder(LEASE_NAME, now)
+        if holder is None or not died_here(holder):
+            return False
+        log.info("monitor lease holder %s is no longer running here: taking over", holder)
+        return self.store.take_lease(LEASE_NAME, self.holder, now, self.seconds, replacing=holder)
+
+    def release(self) -> None:
+        with self._lock:
+            self._valid_until = 0.0
+        try:
+            self.store.release_lease(LEASE_NAME, self.holder)
+        except StoreError as exc:
+            log.warning("cannot release the monitor lease (it will expire): %s", exc)
+
+    def gate(self, job: Callable[..., None]) -> Callable[..., None]:
+        """`job`, run only while this process leads (others skip their turn silently)."""
+
+        def gated(*args) -> None:
+            if self.held():
+                job(*args)
+
+        gated.__name__ = getattr(job, "__name__", "job")
+        return gated
+
+
+def died_here(holder: str) -> bool:
+    """True when `holder` was a process on this host that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
