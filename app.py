@@ -1,4 +1,5 @@
-"""tgwebhook wiring: `create_app(settings=None)` for gunicorn, and the `python app.py` CLI.
+"""tgwebhook wiring: `create_app(settings=None)` (WSGI), `create_asgi_app()` (what gunicorn
+runs), and the `python app.py` CLI.
 
 Importing this module opens nothing and starts nothing; the scheduler and forwarder run in
 their own processes (`python -m monitor`, `python -m forwarder`), supervised by `serve`.
@@ -35,9 +36,22 @@ def create_app(settings: Settings | None = None, store=None) -> Flask:
     metrics.precreate(settings.bots, schema.update_types)
     app = Flask(__name__)
     app.register_blueprint(health.make_blueprint(store, settings))
-    app.wsgi_app = views.mount(views.WebhookApp(store, settings, schema), app.wsgi_app)
-    app.extensions["tgwebhook.store"] = store  # for tests and CLI tools, never read by views
+    endpoint = views.WebhookEndpoint(store, settings, schema)
+    app.wsgi_app = views.mount(views.WebhookApp(endpoint), app.wsgi_app)
+    # For create_asgi_app, tests and CLI tools; never read by views.
+    app.extensions["tgwebhook.store"] = store
+    app.extensions["tgwebhook.endpoint"] = endpoint
     return app
+
+
+def create_asgi_app(settings: Settings | None = None):
+    """What `serve` runs (gunicorn + uvicorn workers): the same endpoint without a thread per
+    request, and the Flask app behind it for everything but /webhook/*."""
+    from receiver.asgi import WebhookASGI
+
+    settings = settings or load_settings()
+    app = create_app(settings)
+    return WebhookASGI(app.extensions["tgwebhook.endpoint"], app, threads=settings.threads)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,17 +1,30 @@
 """gunicorn settings for the web process, from TGWEBHOOK_* (used by `python app.py serve`)."""
 
 from prometheus_client import multiprocess
+from uvicorn_worker import UvicornWorker
 
 from core.config import load_settings
 
 _settings = load_settings()
 
-wsgi_app = "app:create_app()"
+wsgi_app = "app:create_asgi_app()"
 bind = _settings.listen
 workers = _settings.workers
-# gthread keeps connections alive (Telegram reuses them); sync workers answer Connection: close.
-worker_class = "gthread"
-threads = _settings.threads
+
+
+class Worker(UvicornWorker):
+    # X-Forwarded-For is judged by receiver/security.py against TGWEBHOOK_TRUSTED_PROXIES only.
+    CONFIG_KWARGS = {
+        "loop": "uvloop",
+        "http": "httptools",
+        "proxy_headers": False,
+        "server_header": False,
+    }
+
+
+# An event loop per worker: a request waiting for its group commit holds no thread, and
+# connections stay alive between requests (Telegram reuses them).
+worker_class = "core.gunicorn_conf.Worker"
 keepalive = 30
 graceful_timeout = 30
 timeout = 60

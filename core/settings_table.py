@@ -77,7 +77,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Web worker processes (default: one per core)",
         check=at_least(1),
     ),
-    S("threads", "int", 8, "Threads per web worker", check=at_least(1)),
+    S(
+        "threads",
+        "int",
+        8,
+        "Threads per web worker for the non-webhook paths (/health, /metrics)",
+        check=at_least(1),
+    ),
     S(
         "max_body_bytes",
         "int",

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from core.storage import DEAD, DELIVERED, DELIVERING, PENDING, STORED, IncomingUpdate, QueueStats
+import asyncio
+
+from core.storage import (
+    DEAD,
+    DELIVERED,
+    DELIVERING,
+    PENDING,
+    STORED,
+    IncomingUpdate,
+    QueueStats,
+    StoreError,
+)
 
 HEARTBEAT = (
     "INSERT INTO heartbeats (name, at) VALUES ('readyz', ?)"
     " ON CONFLICT (name) DO UPDATE SET at = excluded.at"
 )
+
+
+def claim_params(update: IncomingUpdate, forward: bool) -> tuple:
+    return (
+        update.bot, update.update_id, update.type, update.chat_key, update.received_at,
+        int(update.conforms), update.body, PENDING if forward else STORED,
+    )  # fmt: skip
 
 
 class IngestVerbs:
@@ -19,11 +37,15 @@ class IngestVerbs:
 
     def record_update(self, update: IncomingUpdate, forward: bool) -> bool:
         """Persist a new update; False when (bot, update_id) is already retained."""
-        params = (
-            update.bot, update.update_id, update.type, update.chat_key, update.received_at,
-            int(update.conforms), update.body, PENDING if forward else STORED,
-        )  # fmt: skip
-        return self._writer.submit(params) == 1
+        return self._writer.submit(claim_params(update, forward)) == 1
+
+    async def record_update_async(self, update: IncomingUpdate, forward: bool) -> bool:
+        """record_update for an event loop: the writer thread commits, the loop keeps serving."""
+        future = asyncio.wrap_future(self._writer.submit_future(claim_params(update, forward)))
+        try:
+            return await asyncio.wait_for(future, self._writer.wait_limit) == 1
+        except TimeoutError:
+            raise StoreError("store write timed out") from None
 
     def prune(
         self, now: float, dedup_retention: float, payload_retention: float

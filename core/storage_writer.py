@@ -36,15 +36,24 @@ class GroupWriter:
         self._lock = threading.Lock()
         self._pid = 0
 
+    @property
+    def wait_limit(self) -> float:
+        """How long a caller waits for its row before answering 503."""
+        return self._timeout + 1.0
+
     def submit(self, params: tuple) -> int:
         """Return this row's result once committed; raise StoreError on failure."""
+        try:
+            return self.submit_future(params).result(timeout=self.wait_limit)
+        except FutureTimeout:
+            raise StoreError("store write timed out") from None
+
+    def submit_future(self, params: tuple) -> Future:
+        """Queue a row without waiting (an event loop awaits the future instead)."""
         self._ensure_thread()
         future: Future = Future()
         self._queue.put((params, future))
-        try:
-            return future.result(timeout=self._timeout + 1.0)
-        except FutureTimeout:
-            raise StoreError("store write timed out") from None
+        return future
 
     def close(self) -> None:
         """Stop this process's writer thread and close its connection (idempotent)."""
