@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -229,6 +230,40 @@ def stored_rows(db: Path) -> int:
         return conn.execute("SELECT COUNT(*) FROM updates").fetchone()[0]
 
 
+def run_replicas(args: argparse.Namespace) -> int:
+    """N appliances on one shared store, each driven by its own wrk with its share of the
+    connections (as a load balancer would split them); figures are summed (p99: the worst)."""
+    if not (args.db or "").startswith("postgres"):
+        print("--replicas needs --db postgresql://...", file=sys.stderr)
+        return 2
+    cores = os.cpu_count() or 1
+    connections = int(args.connections.split(",")[0])
+    with tempfile.TemporaryDirectory(prefix="tgwebhook-bench-") as tmp:
+        targets = [tgwebhook_target(Path(tmp), args.db) for _ in range(args.replicas)]
+        for target in targets:  # the same cores in total, whatever the replica count
+            target.env["TGWEBHOOK_WORKERS"] = str(max(1, cores // args.replicas))
+            target.start()
+        try:
+            with ThreadPoolExecutor(len(targets)) as pool:
+                parts = list(pool.map(
+                    lambda it: run_wrk(it[1], connections // len(targets), args.duration, 0, it[0] * 10**8),
+                    enumerate(targets),
+                ))  # fmt: skip
+        finally:
+            for target in targets:
+                target.stop()
+    row = {**parts[0], "target": f"tgwebhook x{args.replicas}", "connections": connections,
+           "updates_per_s": round(sum(p["updates_per_s"] for p in parts), 1),
+           "p99_ms": max(p["p99_ms"] for p in parts), "max_ms": max(p["max_ms"] for p in parts),
+           "errors": sum(p["errors"] for p in parts), "peak_rss_mb": sum(p["peak_rss_mb"] for p in parts)}  # fmt: skip
+    print(json.dumps(row))
+    print(markdown([row]))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps([row], indent=2) + "\n")
+    (RESULTS / f"{args.name}.md").write_text(markdown([row]) + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", default=",".join(TARGETS))
@@ -243,7 +278,12 @@ def main() -> int:
     parser.add_argument(
         "--prefill", type=int, default=0, help="update ids already retained (tgwebhook)"
     )
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="tgwebhook replicas sharing --db (postgresql://)"
+    )
     args = parser.parse_args()
+    if args.replicas > 1:
+        return run_replicas(args)
     if not shutil.which("wrk"):
         print("wrk is required: apt-get install wrk", file=sys.stderr)
         return 2
