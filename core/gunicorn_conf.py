@@ -26,7 +26,7 @@ class Worker(UvicornWorker):
 # connections stay alive between requests (Telegram reuses them).
 worker_class = "core.gunicorn_conf.Worker"
 keepalive = 30
-graceful_timeout = 30
+graceful_timeout = 20
 timeout = 60
 accesslog = None
 errorlog = "-"

@@ -74,7 +74,7 @@ class Served:
     log: Path
     env: dict = field(default_factory=dict)
 
-    def stop(self, timeout: float = 30.0) -> int:
+    def stop(self, timeout: float = 45.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
