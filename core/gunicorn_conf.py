@@ -1,5 +1,8 @@
 """gunicorn settings for the web process, from TGWEBHOOK_* (used by `python app.py serve`)."""
 
+import os
+import signal
+
 from prometheus_client import multiprocess
 from uvicorn_worker import UvicornWorker
 
@@ -19,7 +22,20 @@ class Worker(UvicornWorker):
         "http": "httptools",
         "proxy_headers": False,
         "server_header": False,
+        # Shutdown is bounded at every layer, each inside the next: a connection that will not
+        # finish is dropped after 10 s, gunicorn kills a worker after 20 s, and `serve` kills
+        # any child still running after 30 s, so a stop never hangs.
+        "timeout_graceful_shutdown": 10,
+        "timeout_notify": 5,  # how often callback_notify runs
     }
+
+    async def callback_notify(self) -> None:
+        # gunicorn's own workers exit when the master dies; uvicorn's would go on serving on
+        # the inherited socket with nobody supervising them.
+        if os.getppid() != self.ppid:
+            self.log.warning("gunicorn master is gone; worker %s stops", os.getpid())
+            os.kill(os.getpid(), signal.SIGTERM)
+        self.notify()
 
 
 # An event loop per worker: a request waiting for its group commit holds no thread, and

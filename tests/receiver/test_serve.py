@@ -96,10 +96,15 @@ def test_serve_refuses_to_start_without_a_secret_and_names_the_variable(serve):
 
 def test_serve_exits_non_zero_when_a_child_dies(serve):
     served = serve(workers=1)
-    gunicorn = wait_until(lambda: child_pids(served.process.pid), timeout=10)
-    os.kill(gunicorn[0], signal.SIGKILL)
+    gunicorn = wait_until(lambda: child_pids(served.process.pid), timeout=10)[0]
+    workers = wait_until(lambda: child_pids(gunicorn), timeout=10)
+    os.kill(gunicorn, signal.SIGKILL)
     assert served.process.wait(timeout=30) == 1
     assert "exited unexpectedly" in served.output()
+    # An orphaned web worker would keep serving on the inherited socket, unsupervised.
+    wait_until(
+        lambda: not any(os.path.exists(f"/proc/{pid}") for pid in workers), timeout=20, interval=0.2
+    )
 
 
 def child_pids(pid: int) -> list[int]:
