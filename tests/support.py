@@ -26,7 +26,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05,
+               what: str = "condition not met"):  # fmt: skip
     """Poll until predicate() is truthy (and return it) or fail after timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -34,7 +35,7 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"{what} within {timeout} s")
         time.sleep(interval)
 
 
@@ -122,3 +123,14 @@ def fill(path: Path) -> None:
                 handle.flush()
         except OSError:
             pass  # ENOSPC: the filesystem is full
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it is still there after `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)

@@ -9,7 +9,6 @@ import shutil
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,8 @@ from typing import Any
 
 import requests
 import yaml
+
+from support import stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "grafana"
@@ -131,27 +132,14 @@ class Prometheus:
         return {a["labels"]["alertname"]: a["state"] for a in self.api("alerts")["alerts"]}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
 
 def wait(probe: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout} s")
-        time.sleep(interval)
+    return wait_until(probe, timeout, interval, what)
 
 
 def start_prometheus(workdir: Path, port: int, target: str, rules: Path) -> Prometheus:

@@ -18,7 +18,7 @@ import requests
 from core.storage import open_store
 from monitor_kit import Receiver
 from simulator.harness import Simulator, make_token, start_simulator
-from support import free_port, wait_until
+from support import free_port, stop_process, wait_until
 
 
 @pytest.fixture
@@ -98,12 +98,7 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
         wait_until(ready, timeout=15)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
 
 
 @pytest.fixture

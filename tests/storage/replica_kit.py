@@ -73,13 +73,3 @@ def start_monitor(db_url: str, log: Path, **settings: object) -> subprocess.Pope
     with open(log, "wb") as sink:
         return subprocess.Popen([sys.executable, "-m", "monitor"], cwd=ROOT, env=env,
                                 stdout=sink, stderr=subprocess.STDOUT)  # fmt: skip
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)

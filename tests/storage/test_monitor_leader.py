@@ -10,9 +10,9 @@ import pytest
 
 from core.storage import open_store
 from monitor.leadership import LEASE_NAME, Leadership
-from replica_kit import Recorder, start_monitor, stop_process
+from replica_kit import Recorder, start_monitor
 from simulator.harness import make_token, start_simulator
-from support import wait_until
+from support import stop_process, wait_until
 
 LEASE = 3.0
 
@@ -61,7 +61,7 @@ def test_two_monitor_processes_poll_once_and_fail_over_without_double_alerts(
             run_failover(sim, token, store, monitors, recorder)
         finally:
             for process in monitors:
-                stop_process(process)
+                stop_process(process, timeout=15)
             store.close()
 
 
