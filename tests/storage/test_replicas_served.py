@@ -34,7 +34,8 @@ def post(base_url: str, update_id: int, session: requests.Session) -> int | None
     try:
         return session.post(f"{base_url}/webhook/default", json=update, timeout=15,
                             headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}).status_code  # fmt: skip
-    except requests.ConnectionError:
+    # A kill can also land between the status line and the body: no answer either.
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
         return None
 
 
