@@ -22,8 +22,10 @@ OUTAGE_SECONDS = 3600 * SCALE
 def test_bot_down_for_an_hour_then_up_gets_every_update_once_in_chat_order(
     forwarding_appliance, bot_backend
 ):
+    # Failures here are immediate (refused, 503); the long timeout only keeps a slow answer
+    # from the in-process bot from becoming a re-delivery.
     served = forwarding_appliance(FORWARD_BACKOFF_CAP_SECONDS=300 * SCALE,
-                                  FORWARD_MAX_ATTEMPTS=1000)  # fmt: skip
+                                  FORWARD_MAX_ATTEMPTS=1000, FORWARD_TIMEOUT_SECONDS=10)  # fmt: skip
     with Load(served.base_url, chats=6, per_chat_rate=10) as load:
         time.sleep(1.5)
         bot_backend.set_mode("refusing")  # the bot's host is down

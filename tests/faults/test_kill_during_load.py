@@ -47,7 +47,9 @@ def assert_bot_gets_exactly_the_stored_updates(
 def test_killing_a_worker_mid_load_costs_only_its_in_flight_requests(
     forwarding_appliance, bot_backend
 ):
-    served = forwarding_appliance(WORKERS=2)
+    # The forwarder is not killed here, so a long timeout costs nothing and no slow answer
+    # from the in-process bot can turn into a re-delivery.
+    served = forwarding_appliance(WORKERS=2, FORWARD_TIMEOUT_SECONDS=10)
     with Load(served.base_url, chats=CHATS) as load:
         load.wait_acked(200)
         victim = gunicorn_workers(served.process.pid)[0]

@@ -61,7 +61,10 @@ def start_forwarder(env: dict) -> subprocess.Popen:
 
 
 def test_bot_down_then_back_loses_nothing_and_the_queue_depth_rises_and_falls(serve, backend):
-    served = serve(env={"FORWARD_URL": backend.url, **FAST})
+    # Heads retry every 0.3 s while the bot is down: no dead letters however long the posting
+    # takes, and a timeout no slow answer from the in-process bot can hit (it would re-deliver).
+    served = serve(env={"FORWARD_URL": backend.url, **FAST, "FORWARD_MAX_ATTEMPTS": 1000,
+                        "FORWARD_TIMEOUT_SECONDS": 5})  # fmt: skip
     sent = post_chats(served.base_url, chats=6, per_chat=3)
     wait_until(lambda: db_states(served.db) == {"delivered": 18})
     backend.down()

@@ -57,8 +57,9 @@ def test_a_reply_telegram_refuses_is_counted_and_logged_without_the_token(
     with caplog.at_level(logging.WARNING, logger="forwarder"):
         run_dispatcher(reply_settings())
         wait_until(lambda: attempts_metric("reply_failed") == before + 1, timeout=10)
+        # counted, then logged, on the dispatcher's thread
+        wait_until(lambda: "chat not found" in caplog.text, what="the refusal logged")
     assert states(queue_store) == {DELIVERED: 1}  # the update itself was delivered
-    assert "chat not found" in caplog.text
     assert BOT_TOKEN.split(":")[1] not in caplog.text
 
 
@@ -75,7 +76,7 @@ def test_a_reply_with_file_parts_is_not_forwarded_and_says_why(
     with caplog.at_level(logging.WARNING, logger="forwarder"):
         run_dispatcher(reply_settings())
         wait_until(lambda: attempts_metric("reply_failed") == before + 1, timeout=10)
-    assert "file uploads are not forwarded" in caplog.text
+        wait_until(lambda: "file uploads are not forwarded" in caplog.text, what="why, logged")
     assert sim.admin.calls(BOT_TOKEN, method="sendPhoto") == []
 
 

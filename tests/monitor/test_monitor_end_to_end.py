@@ -53,9 +53,16 @@ def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, tok
     assert resolved["started_at"] == fired["started_at"]
     assert len(alert_bodies(receiver, "firing")) == 1  # no flapping in between
 
-    history = subprocess.run([sys.executable, "app.py", "alerts", "--json"], cwd=ROOT,
-                             env=served.env, capture_output=True, text=True, timeout=60)  # fmt: skip
-    rows = [r for r in json.loads(history.stdout)["history"] if r["alert"] == "delivery_errors"]
+    def history() -> tuple[str, list[dict]]:
+        shown = subprocess.run([sys.executable, "app.py", "alerts", "--json"], cwd=ROOT,
+                               env=served.env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        rows = json.loads(shown.stdout)["history"]
+        return shown.stdout, [r for r in rows if r["alert"] == "delivery_errors"]
+
+    # The receiver has the resolve before the monitor stores that it was sent.
+    text, rows = wait_until(lambda: (h := history()) and all(
+        n["state"] == "sent" for r in h[1] for n in r["notifications"]) and h,
+        timeout=30, what="every notification marked sent")  # fmt: skip
     assert [r["kind"] for r in rows] == ["resolve", "fire"]
     assert {n["state"] for r in rows for n in r["notifications"]} == {"sent"}
-    assert SECRET not in history.stdout
+    assert SECRET not in text

@@ -46,8 +46,10 @@ def test_serve_with_four_workers_polls_telegram_from_exactly_one_process(serve, 
     wait_until(lambda: len(polls()) >= 6, timeout=20)
     times = polls()
     gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
-    assert min(gaps) > 0.5, gaps  # two pollers would interleave
-    assert 0.8 < (times[-1] - times[0]) / (len(times) - 1) < 1.3
+    # Two pollers would interleave: gaps averaging 0.5 s. One late poll (a busy machine)
+    # shortens the next gap, hence the loose minimum.
+    assert min(gaps) > 0.3, gaps
+    assert 0.8 < (times[-1] - times[0]) / (len(times) - 1) < 1.3, gaps
     # The monitor's counters and the alert state reach the web's /metrics.
     sim.admin.revoke(token)
     wait_until(lambda: metric(served.base_url, "tgwebhook_alert_firing", alert="poll_failing"),

@@ -82,7 +82,7 @@ def test_concurrency_never_exceeds_max_connections(sim, api, token, make_receive
 def test_failing_receiver_sees_immediate_retry_then_doubling_gaps(
     make_sim, make_api, make_receiver
 ):
-    sim = make_sim(time_factor=0.05)
+    sim = make_sim(time_factor=0.1)
     token = make_token(1)
     receiver = make_receiver(fail_first=4, fail_status=503)
     make_api(sim, token)("setWebhook", url=receiver.url)
@@ -90,10 +90,11 @@ def test_failing_receiver_sees_immediate_retry_then_doubling_gaps(
     hits = receiver.wait_for(5)
     assert len({h.update_id for h in hits}) == 1
     gaps = [b.started - a.finished for a, b in zip(hits, hits[1:], strict=False)]
-    # Telegram: 0, then 2, 4, 8 s (x time_factor 0.05 = 0, 0.1, 0.2, 0.4 s)
-    assert gaps[0] < 0.05
-    for gap, expected in zip(gaps[1:], (0.1, 0.2, 0.4), strict=True):
-        assert expected * 0.9 <= gap <= expected + 0.15
+    # Telegram: 0, then 2, 4, 8 s (x time_factor 0.1 = 0, 0.2, 0.4, 0.8 s); the upper
+    # bounds leave room for a busy machine, the lower ones are what the schedule promises.
+    assert gaps[0] < 0.1
+    for gap, expected in zip(gaps[1:], (0.2, 0.4, 0.8), strict=True):
+        assert expected * 0.9 <= gap <= expected + 0.3
     outcomes = [d["outcome"] for d in sim.admin.deliveries(token)]
     assert outcomes == ["failed"] * 4 + ["delivered"]
 
@@ -138,7 +139,10 @@ def test_last_error_persists_after_a_later_success(sim, api, token, make_receive
 def test_delivery_errors_use_telegram_texts(
     make_sim, make_api, make_receiver, closed_port_url, receiver_options, expected
 ):
-    sim = make_sim(webhook_timeout=0.3)
+    # A short timeout only where a timeout is the point; elsewhere a slow first answer on a
+    # busy machine would turn the expected text into "Read timeout expired".
+    slow = bool(receiver_options and "delay" in receiver_options)
+    sim = make_sim(webhook_timeout=0.3 if slow else 10)
     token = make_token(1)
     url = make_receiver(**receiver_options).url if receiver_options else closed_port_url
     make_api(sim, token)("setWebhook", url=url)
@@ -174,9 +178,11 @@ def test_undeliverable_updates_expire_by_type(make_sim, make_api, make_receiver,
     token = make_token(1)
     make_api(sim, token)("setWebhook", url=make_receiver(fail_first=10**6, fail_status=500).url)
     sim.admin.inject(token, spec)
-    time.sleep(0.4)
-    info = sim.admin.webhook_info(token)
-    assert (info["pending_update_count"] == 0) is expires
+    if expires:  # expiry is found by a failing attempt, so it may take a few attempts
+        sim.admin.wait_for(lambda: sim.admin.webhook_info(token)["pending_update_count"] == 0)
+    else:
+        time.sleep(0.4)
+        assert sim.admin.webhook_info(token)["pending_update_count"] == 1
     assert any(d["outcome"] == "expired" for d in sim.admin.deliveries(token)) is expires
 
 
@@ -237,7 +243,8 @@ def test_answer_lost_to_delete_webhook_is_delivered_again(sim, api, token, make_
     receiver.wait_for(1)
     api("deleteWebhook")  # the in-flight answer is lost
     gate.set()
-    api("setWebhook", url=receiver.url + "?again")
+    time.sleep(0.02)  # past the (scaled) one-per-second setWebhook limit
+    assert api("setWebhook", url=receiver.url + "?again")["ok"]
     hits = receiver.wait_for(2)
     assert hits[0].update_id == hits[1].update_id == update["update_id"]
 

@@ -34,7 +34,8 @@ def test_a_follower_takes_over_only_after_the_leaders_lease_runs_out(any_store):
     follower.gate(runs.append)("job")  # not the leader: skipped
     started = time.monotonic()  # the leader "dies": it renews no more
     wait_until(follower.renew, timeout=5, interval=0.1)
-    assert 0.8 < time.monotonic() - started < 2.0
+    # The lease was taken a few store round-trips before `started`, hence 0.6 rather than 1.0.
+    assert 0.6 < time.monotonic() - started < 2.0
     follower.gate(runs.append)("job")
     assert runs == ["gain", "job"]
     assert not leader.renew() and not leader.held()  # the old leader learns it lost
