@@ -10,7 +10,8 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from core.settings_table import SETTINGS, Setting
@@ -101,6 +102,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     file_values, file_bots = read_config_file(env.get(PREFIX + "CONFIG", ""), problems)
     values = {s.name: read_setting(s, env, file_values, problems) for s in SETTINGS}
     bots = file_bots if file_bots else {"default": single_bot(values)}
+    bots = with_generated_secrets(bots, values["db"], problems)
     check_bots(bots, values, problems)
     if problems:
         raise ConfigError(problems)
@@ -169,6 +171,28 @@ def read_secret_file(path: str, var: str, problems: list[str]) -> str | None:
     except OSError as exc:
         problems.append(f"{var}: cannot read {path!r}: {exc.strerror}")
         return None
+
+
+def generated_secret_path(db: str, bot: str) -> Path | None:
+    """Where `set-webhook` keeps a secret it generated: next to a SQLite store. None for a
+    shared (PostgreSQL) store, whose replicas must all be given the same secret."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return None
+    return Path(db.removeprefix("sqlite:///")).resolve().parent / f"secret_token.{bot}"
+
+
+def with_generated_secrets(
+    bots: Mapping[str, BotConfig], db: str, problems: list[str]
+) -> dict[str, BotConfig]:
+    """A bot configured without a secret uses the one `set-webhook` generated, if any."""
+    filled = {}
+    for name, bot in bots.items():
+        path = None if bot.secret_token else generated_secret_path(db, name)
+        if path is not None and path.is_file():
+            value = read_secret_file(str(path), f"generated secret of bot {name!r}", problems)
+            bot = replace(bot, secret_token=Secret(value or ""))
+        filled[name] = bot
+    return filled
 
 
 def read_config_file(path: str, problems: list[str]) -> tuple[dict[str, Any], dict[str, BotConfig]]:

@@ -123,7 +123,7 @@ def set_one(settings: Settings, bot: str, generate: bool, drop: bool) -> dict[st
         path = webhook_setup.secret_path(settings, bot)
         secret, created = webhook_setup.secret_from_file(path)
         result |= {"secret_token_file": str(path), "secret_created": created,
-                   "next_step": webhook_setup.how_to_configure(settings, bot, path)}  # fmt: skip
+                   "next_step": webhook_setup.how_to_configure(path)}  # fmt: skip
     client = client_for(settings, bot)
     client.set_webhook(url, secret_token=secret, max_connections=config.max_connections,
                        allowed_updates=config.allowed_updates, drop_pending_updates=drop)  # fmt: skip
@@ -137,7 +137,7 @@ def run_set_webhook(args: argparse.Namespace) -> int:
     for bot in selected_bots(settings, args.bot):
         try:
             result = set_one(settings, bot, generate, args.drop_pending_updates)
-        except (TelegramError, OSError) as exc:
+        except (TelegramError, OSError, webhook_setup.SetupError) as exc:
             result, code = {"bot": bot, "error": str(exc)}, 1
         if args.json:
             out.json(result)
@@ -156,7 +156,6 @@ def show_set(out: Console, result: dict[str, Any]) -> None:
         verb = "generated" if result["secret_created"] else "reused"
         out.line(f"  secret token {verb} in {result['secret_token_file']} (mode 0600)")
         out.line("  " + out.paint(f"next: {result['next_step']}", "yellow"))
-        out.line("  until then the appliance refuses to start: it has no secret to check")
     show_info(out, result["webhook_info"])
 
 

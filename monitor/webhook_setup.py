@@ -1,5 +1,6 @@
 """What the webhook commands decide: which bots, which URL, which secret (generated once into
-a 0600 file), and settings that load even before a secret exists."""
+a 0600 file next to a SQLite store, where the appliance reads it at start), and settings that
+load even before a secret exists."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import sys
 from pathlib import Path
 
 from core.collector import expected_webhook_url
-from core.config import SECRET_TOKEN, ConfigError, Secret, Settings, load_settings
+from core.config import (
+    SECRET_TOKEN,
+    ConfigError,
+    Secret,
+    Settings,
+    generated_secret_path,
+    load_settings,
+)
 from core.telegram import TelegramClient
 
 # The problem text core.config reports for a bot without a secret token.
@@ -37,9 +45,19 @@ def webhook_url(settings: Settings, bot: str) -> str:
     return expected_webhook_url(settings.bots[bot].public_url or settings.public_url, bot)
 
 
+class SetupError(Exception):
+    """set-webhook cannot go on for this bot; the message says what to do instead."""
+
+
 def secret_path(settings: Settings, bot: str) -> Path:
-    db = settings.db.removeprefix("sqlite:///")
-    return Path(db).resolve().parent / f"secret_token.{bot}"
+    path = generated_secret_path(settings.db, bot)
+    if path is None:
+        raise SetupError(
+            "no secret token configured; with a shared PostgreSQL store every replica needs the "
+            "same one, so generate it yourself and give it to all of them as "
+            "TGWEBHOOK_SECRET_TOKEN_FILE (or secret_token_file in the TOML file)"
+        )
+    return path
 
 
 def new_secret() -> str:
@@ -64,10 +82,8 @@ def secret_from_file(path: Path) -> tuple[Secret, bool]:
     return Secret(value), True
 
 
-def how_to_configure(settings: Settings, bot: str, path: Path) -> str:
-    if settings.config:
-        return f'add  secret_token_file = "{path}"  to [bots.{bot}] in {settings.config}'
-    return f"set  TGWEBHOOK_SECRET_TOKEN_FILE={path}  for the appliance, then restart it"
+def how_to_configure(path: Path) -> str:
+    return f"the appliance reads {path} when it starts; restart it if it is running"
 
 
 def setup_or_exit() -> tuple[Settings, bool]:

@@ -35,10 +35,27 @@ def test_set_webhook_without_a_secret_generates_one_into_a_private_file(env, cap
     webhook = sim.admin.webhook_info(token)
     assert webhook["secret_token"] == secret
     assert webhook["url"] == env()["PUBLIC_URL"] + "/webhook/default"
-    assert "TGWEBHOOK_SECRET_TOKEN_FILE" in result["next_step"]
-    # The file is what the appliance then reads its secret from.
-    env(secret_token_file=path)
+    assert str(path) in result["next_step"]
+    # The appliance then reads its secret from that file, with nothing more configured.
     assert load_settings().bots["default"].secret_token.reveal() == secret
+
+
+def test_a_configured_secret_wins_over_a_generated_one(env, capsys, sim, token):
+    run(capsys, "set-webhook", "--json")
+    env(secret_token=SECRET)
+    assert load_settings().bots["default"].secret_token.reveal() == SECRET
+
+
+def test_set_webhook_will_not_generate_a_secret_for_a_shared_postgresql_store(
+    env, capsys, sim, token, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    env(db="postgresql://tg:hunter2@127.0.0.1:1/tg")
+    code, out = run(capsys, "set-webhook", "--json")
+    assert code == 1 and "every replica needs the same one" in json.loads(out)["error"]
+    assert "hunter2" not in out
+    assert list(tmp_path.iterdir()) == []  # nothing written (once, a folder named after the URL)
+    assert sim.admin.webhook_info(token)["url"] == ""  # and Telegram was not called
 
 
 def test_set_webhook_again_reuses_the_generated_secret(env, capsys, sim, token):
@@ -46,7 +63,7 @@ def test_set_webhook_again_reuses_the_generated_secret(env, capsys, sim, token):
     first = sim.admin.webhook_info(token)["secret_token"]
     time.sleep(0.05)  # the simulator allows one setWebhook per (scaled) second
     code, out = run(capsys, "set-webhook", "--json")
-    assert code == 0 and json.loads(out)["secret_created"] is False
+    assert code == 0 and "secret_created" not in json.loads(out)  # read, as configured
     assert sim.admin.webhook_info(token)["secret_token"] == first
 
 
