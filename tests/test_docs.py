@@ -44,3 +44,7 @@ def test_metrics_endpoint_serves_every_declared_process_metric(client, post_upda
         if spec.source == "process":
             assert spec.name.removesuffix("_total") in served, spec.name
     assert {"tgwebhook_queue_depth", "tgwebhook_dead_letters"} <= served
+    declared = {spec.name.removesuffix("_total") for spec in SPECS}
+    # In-process (no multiprocess dir) the client library adds a `_created` family per counter.
+    ours = {n for n in served if n.startswith("tgwebhook_") and not n.endswith("_created")}
+    assert ours - declared == set(), "served but not in the README table"
