@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from core.config import Settings
 from core.telegram import TelegramClient
 from monitor.notifiers.alertmanager import AlertmanagerNotifier
@@ -9,6 +11,8 @@ from monitor.notifiers.base import Notifier
 from monitor.notifiers.email import EmailNotifier, parse_smtp_url
 from monitor.notifiers.telegram import TelegramNotifier
 from monitor.notifiers.webhook import WebhookNotifier
+
+log = logging.getLogger("monitor.notifiers")
 
 
 def alert_clients(settings: Settings) -> dict[str, TelegramClient]:
@@ -29,6 +33,10 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     if settings.alert_webhook_url:
         found["webhook"] = WebhookNotifier(settings.alert_webhook_url, timeout)
     if settings.alert_telegram_chat_id:
+        if not settings.alert_telegram_token:
+            log.warning("Telegram alerts go out through the monitored bot's own token, which "
+                        "fails when that bot is in trouble (revoked, flood-limited); set "
+                        "TGWEBHOOK_ALERT_TELEGRAM_TOKEN to a separate alert bot")  # fmt: skip
         found["telegram"] = TelegramNotifier(
             settings.alert_telegram_chat_id, alert_clients(settings)
         )

@@ -3,6 +3,7 @@ server (aiosmtpd), and the outbox retrying a Telegram 429 after its retry_after.
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 from email import message_from_bytes
@@ -65,6 +66,19 @@ def test_telegram_alerts_go_through_the_alert_bot_when_one_is_configured(sim, tm
     assert sent_texts(sim, bot_token) == []
     [call] = sim.admin.calls(alert_token, method="sendMessage")
     assert call["params"]["chat_id"] in (CHAT, int(CHAT))
+
+
+def test_alerting_through_the_monitored_bot_works_but_warns(sim, tmp_path, caplog):
+    bot_token = make_token(1)
+    settings = load_settings({"TGWEBHOOK_DB": str(tmp_path / "t.db"), "TGWEBHOOK_SECRET_TOKEN": "s",
+                              "TGWEBHOOK_BOT_TOKEN": bot_token, "TGWEBHOOK_API_BASE": sim.base_url,
+                              "TGWEBHOOK_ALERT_TELEGRAM_CHAT_ID": CHAT})  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="monitor"):
+        notifiers = build_notifiers(settings)
+    assert "TGWEBHOOK_ALERT_TELEGRAM_TOKEN" in caplog.text
+    assert bot_token.split(":")[1] not in caplog.text
+    notifiers["telegram"].send(fired())
+    assert len(sent_texts(sim, bot_token)) == 1
 
 
 def test_a_telegram_429_is_retried_after_its_retry_after(sim, token, mstore):
