@@ -71,7 +71,13 @@ def grown(base: str, first: str) -> str | None:
 
 
 @pytest.mark.parametrize(
-    ("scenario", "alert"), [("bot-down", "queue_backlog"), ("revoked-token", "poll_failing")]
+    ("scenario", "alert"),
+    [
+        ("bot-down", "queue_backlog"),
+        ("slow-bot", "queue_backlog"),
+        ("revoked-token", "poll_failing"),
+        ("backlog", "backlog"),  # Telegram's side: pending piles up while it cannot deliver
+    ],
 )
 def test_demo_scenario_makes_an_alert_fire_then_resolve(scenario, alert):
     demo = start_demo(
