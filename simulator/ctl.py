@@ -1,0 +1,100 @@
+"""CLI for a running simulator's admin API: faults, revoked tokens, updates, traffic.
+
+    python -m simulator.ctl [--url http://127.0.0.1:8081] COMMAND ...
+
+Every command prints the admin API's answer as JSON and exits 0; a refused request prints the
+reason on stderr and exits 1, an unreachable simulator exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from simulator.admin_client import AdminClient, AdminError
+
+Action = Callable[[AdminClient, argparse.Namespace], Any]
+FAULT_FIELDS = ("token", "error_code", "description", "retry_after", "delay", "times")
+
+
+def add_fault(admin: AdminClient, args: argparse.Namespace) -> Any:
+    fields = {name: getattr(args, name) for name in FAULT_FIELDS}
+    if args.disconnect:
+        fields["disconnect"] = True
+    return admin.add_fault(args.method, **{k: v for k, v in fields.items() if v is not None})
+
+
+def inject(admin: AdminClient, args: argparse.Namespace) -> Any:
+    spec = {"text": args.text, "chat_id": args.chat_id}
+    return admin.inject(args.token, *[dict(spec) for _ in range(args.count)])
+
+
+ACTIONS: dict[str, Action] = {
+    "fault": add_fault,
+    "faults": lambda admin, args: admin.faults(),
+    "clear-faults": lambda admin, args: admin.clear_faults(args.token),
+    "revoke": lambda admin, args: admin.revoke(args.token) or {"revoked": args.token},
+    "unrevoke": lambda admin, args: admin.unrevoke(args.token) or {"unrevoked": args.token},
+    "inject": inject,
+    "traffic": lambda admin, args: admin.start_traffic(
+        args.token, args.rate, args.chats, args.duplicates
+    ),
+    "stop-traffic": lambda admin, args: admin.stop_traffic(args.token),
+    "webhook-info": lambda admin, args: admin.webhook_info(args.token),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m simulator.ctl", description=__doc__.split("\n")[0])
+    p.add_argument("--url", default="http://127.0.0.1:8081", help="the simulator's base URL")
+    sub = p.add_subparsers(dest="command", required=True)
+    fault = sub.add_parser("fault", help="make Bot API calls fail, e.g. 429 on sendMessage")
+    fault.add_argument("method", help="Bot API method (case-insensitive), * for all")
+    fault.add_argument("--token", help="only this bot (default: every bot)")
+    fault.add_argument("--error-code", type=int, help="answer this error (400..599)")
+    fault.add_argument("--description", help="error text (default: Telegram's)")
+    fault.add_argument("--retry-after", type=int, help="parameters.retry_after, for 429")
+    fault.add_argument("--delay", type=float, help="answer this many seconds late")
+    fault.add_argument("--times", type=int, help="only the next N calls (default: until cleared)")
+    fault.add_argument("--disconnect", action="store_true", help="drop the connection instead")
+    sub.add_parser("faults", help="list the active faults")
+    sub.add_parser("clear-faults", help="remove faults").add_argument("--token")
+    for name, text in (("revoke", "calls with TOKEN get 401 Unauthorized, like a revoked token"),
+                       ("unrevoke", "undo revoke"), ("webhook-info", "getWebhookInfo of TOKEN"),
+                       ("stop-traffic", "stop the traffic generator")):  # fmt: skip
+        sub.add_parser(name, help=text).add_argument(
+            "token", nargs="?" if "traffic" in name else None
+        )
+    inject_ = sub.add_parser("inject", help="queue message updates for TOKEN")
+    inject_.add_argument("token")
+    inject_.add_argument("--text", default="hi")
+    inject_.add_argument("--chat-id", type=int, default=1)
+    inject_.add_argument("--count", type=int, default=1)
+    traffic = sub.add_parser("traffic", help="generate updates of realistic types for TOKEN")
+    traffic.add_argument("token")
+    traffic.add_argument("--rate", type=float, required=True, help="updates per second")
+    traffic.add_argument("--chats", type=int, default=10)
+    traffic.add_argument("--duplicates", type=float, default=0.0, help="share re-delivered")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    admin = AdminClient(args.url)
+    try:
+        result = ACTIONS[args.command](admin, args)
+    except AdminError as exc:
+        print(f"simulator refused: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # urllib's URLError is one
+        print(f"cannot reach the simulator at {args.url}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
