@@ -47,11 +47,18 @@ class TelegramClient:
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Call a Bot API method with JSON params and return its `result`."""
+        return self._post(method, json=params or {})
+
+    def call_with_body(self, method: str, body: bytes, content_type: str) -> Any:
+        """Call a method with a body already encoded (a multipart upload, files and all)."""
+        return self._post(method, data=body, headers={"Content-Type": content_type})
+
+    def _post(self, method: str, **request: Any) -> Any:
         if not self._token:
             raise TelegramError("no bot token configured", permanent=True)
         url = f"{self._base}/bot{self._token.reveal()}/{method}"
         try:
-            response = self._session.post(url, json=params or {}, timeout=self._timeout)
+            response = self._session.post(url, timeout=self._timeout, **request)
         except requests.RequestException as exc:
             raise TelegramError(redact(f"{type(exc).__name__}: {exc}", self._token)) from None
         return self._result(response)

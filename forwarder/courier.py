@@ -92,18 +92,18 @@ class Courier:
             self._reply_failed(update, "?", problem)
         if reply is not None:
             try:
-                self._run_reply(update, reply)
+                self._run_reply(update, reply, answer)
             finally:
                 self._release(update)
         return "delivered"
 
-    def _run_reply(self, update: QueuedUpdate, reply: Reply) -> None:
-        if reply.files:
-            self._reply_failed(update, reply.method, "multipart reply carries file parts "
-                               f"({', '.join(reply.files)}); file uploads are not forwarded")  # fmt: skip
-            return
+    def _run_reply(self, update: QueuedUpdate, reply: Reply, answer: Answer) -> None:
+        client = self._client(update.bot)
         try:
-            self._client(update.bot).call(reply.method, reply.params)
+            if reply.files:  # an upload goes on byte for byte, as Telegram would have read it
+                client.call_with_body(reply.method, answer.body, answer.content_type)
+            else:
+                client.call(reply.method, reply.params)
         except TelegramError as exc:  # already redacted by the client
             self._reply_failed(update, reply.method, str(exc))
             return

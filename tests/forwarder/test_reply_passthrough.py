@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 
@@ -63,21 +64,25 @@ def test_a_reply_telegram_refuses_is_counted_and_logged_without_the_token(
     assert BOT_TOKEN.split(":")[1] not in caplog.text
 
 
-def test_a_reply_with_file_parts_is_not_forwarded_and_says_why(
-    queue_store, backend, reply_settings, run_dispatcher, sim, caplog
+def test_a_reply_with_a_file_upload_reaches_telegram_byte_for_byte(
+    queue_store, backend, reply_settings, run_dispatcher, sim
 ):
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # binary, CRLFs and all
     body = (b'--b\r\nContent-Disposition: form-data; name="method"\r\n\r\nsendPhoto\r\n'
             b'--b\r\nContent-Disposition: form-data; name="chat_id"\r\n\r\n5\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="caption"\r\n\r\nnew cat\r\n'
             b'--b\r\nContent-Disposition: form-data; name="photo"; filename="cat.png"\r\n'
-            b"Content-Type: image/png\r\n\r\n\x89PNG\r\n--b--\r\n")  # fmt: skip
+            b"Content-Type: image/png\r\n\r\n" + picture + b"\r\n--b--\r\n")  # fmt: skip
     backend.rule = lambda u: Reply(body=body, content_type="multipart/form-data; boundary=b")
     enqueue(queue_store, 1, 5)
-    before = attempts_metric("reply_failed")
-    with caplog.at_level(logging.WARNING, logger="forwarder"):
-        run_dispatcher(reply_settings())
-        wait_until(lambda: attempts_metric("reply_failed") == before + 1, timeout=10)
-        wait_until(lambda: "file uploads are not forwarded" in caplog.text, what="why, logged")
-    assert sim.admin.calls(BOT_TOKEN, method="sendPhoto") == []
+    before = attempts_metric("reply_ok")
+    run_dispatcher(reply_settings())
+    [call] = wait_until(lambda: sim.admin.calls(BOT_TOKEN, method="sendPhoto"), timeout=10)
+    assert call["ok"] and call["params"]["chat_id"] in (5, "5")
+    assert call["params"]["caption"] == "new cat"
+    assert call["files"] == {"photo": {"size": len(picture),
+                                       "sha256": hashlib.sha256(picture).hexdigest()}}  # fmt: skip
+    wait_until(lambda: attempts_metric("reply_ok") == before + 1, what="the reply counted")
 
 
 def test_a_reply_holds_the_chat_until_it_was_sent(

@@ -90,6 +90,29 @@ def test_send_message_errors_use_telegram_texts(api, params, description):
     assert (status, body) == (400, {"ok": False, "error_code": 400, "description": description})
 
 
+def test_send_document_takes_an_upload_and_reports_what_arrived(sim, api, token):
+    data = b"%PDF-1.4\r\n" + bytes(range(256))
+    answer = requests.post(sim.api_url(token, "sendDocument"), timeout=10,
+                           data={"chat_id": "5", "caption": "report"},
+                           files={"document": ("r.pdf", data, "application/pdf")}).json()  # fmt: skip
+    sent = answer["result"]
+    assert sent["document"]["file_size"] == len(data) and sent["caption"] == "report"
+    assert "text" not in sent and sent["chat"]["id"] == 5
+    [call] = sim.admin.calls(token, method="sendDocument")
+    assert call["files"]["document"]["size"] == len(data)
+
+
+@pytest.mark.parametrize("method", ["sendDocument", "sendPhoto"])
+def test_a_send_without_its_file_is_a_bad_request_and_a_file_id_will_do(api, method):
+    field = method.removeprefix("send").lower()
+    status, body = api.raw(method, chat_id=5)
+    assert (status, body["description"]) == (
+        400,
+        f"Bad Request: there is no {field} in the request",
+    )
+    assert api(method, chat_id=5, **{field: "AgACAgIAAxkBAAI"})["ok"]
+
+
 def test_small_methods_answer_true(api):
     assert api("sendChatAction", chat_id=5, action="typing")["result"] is True
     assert api("answerCallbackQuery", callback_query_id="123456789")["result"] is True
