@@ -151,10 +151,15 @@ async def send_message(config: SimConfig, bot: Bot, params: Params) -> Result:
 
 
 def sent_file(params: Params, field: str) -> dict[str, Any]:
-    """The file a send method got: an upload (multipart) or a file_id / URL string."""
+    """The file a send method got: an upload (multipart, under the field's name or named by
+    `attach://<part>` as aiogram does) or a file_id / URL string."""
     data = params.files.get(field)
+    reference = params.text(field)
+    if data is None and reference.startswith("attach://"):
+        data = params.files.get(reference.removeprefix("attach://"))
+        if data is None:
+            raise bad_request("wrong file identifier/HTTP URL specified")
     if data is None:
-        reference = params.text(field)
         if not reference:
             raise bad_request(f"there is no {field} in the request")
         data = reference.encode()

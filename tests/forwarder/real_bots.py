@@ -1,6 +1,7 @@
 """Unmodified aiogram 3 and python-telegram-bot 22 webhook bots, each on its own event loop
 thread, with their Bot API base pointed at the simulator. Both echo every text message:
-aiogram by returning the call as a webhook reply, PTB by calling sendMessage itself."""
+aiogram by returning the call as a webhook reply, PTB by calling sendMessage itself. To the
+text "photo", aiogram answers with a webhook reply that uploads PHOTO."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods import SendMessage
-from aiogram.types import Message, Update
+from aiogram.methods import SendMessage, SendPhoto
+from aiogram.types import BufferedInputFile, Message, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from telegram.ext import Application, MessageHandler, filters
 
 START_TIMEOUT = 15.0
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64  # binary, with CRLFs and NULs
 
 
 @dataclass
@@ -54,8 +56,11 @@ def start_aiogram_bot(token: str, api_base: str, secret: str, port: int) -> Runn
         dispatcher = Dispatcher()
 
         @dispatcher.message()
-        async def echo(message: Message, event_update: Update) -> SendMessage:
+        async def echo(message: Message, event_update: Update) -> SendMessage | SendPhoto:
             running.seen.append(event_update.update_id)
+            if message.text == "photo":
+                upload = BufferedInputFile(PHOTO, filename="cat.png")
+                return SendPhoto(chat_id=message.chat.id, photo=upload, caption="a cat")
             return SendMessage(chat_id=message.chat.id, text=f"echo: {message.text}")
 
         app = web.Application()

@@ -3,12 +3,13 @@ simulator playing Telegram on both sides: it delivers to the appliance and recor
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 
 import requests
 
 from forward_kit import forward_metric
-from real_bots import start_aiogram_bot, start_ptb_bot
+from real_bots import PHOTO, start_aiogram_bot, start_ptb_bot
 from support import BOT_TOKEN, SECRET, free_port, wait_until
 
 FORWARD_SECRET = "bot-side-secret_42"
@@ -59,6 +60,22 @@ def test_aiogram_bot_receives_updates_and_its_webhook_replies_reach_telegram(sim
     # The simulator records a reply before it answers; the forwarder counts after the answer.
     wait_until(lambda: forward_metric(served.base_url, "reply_ok") == 5, what="5 replies counted")
     wait_until(lambda: forward_metric(served.base_url, "delivered") == 5, what="5 delivered")
+
+
+def test_an_aiogram_webhook_reply_uploading_a_photo_reaches_telegram_intact(sim, serve, real_bots):
+    port = free_port()
+    served = serve(env=appliance_env(sim, f"http://127.0.0.1:{port}/hook", FORWARD_SECRET))
+    real_bots.append(start_aiogram_bot(BOT_TOKEN, sim.base_url, FORWARD_SECRET, port))
+    requests.post(sim.api_url(BOT_TOKEN, "setWebhook"), timeout=10, json={
+        "url": f"{served.base_url}/webhook/default", "secret_token": SECRET,
+    }).raise_for_status()  # fmt: skip
+    sim.admin.inject(BOT_TOKEN, text="photo", chat_id=7)
+    [call] = wait_until(lambda: sim.admin.calls(BOT_TOKEN, method="sendPhoto"), timeout=20)
+    assert call["ok"], call
+    assert (str(call["params"]["chat_id"]), call["params"]["caption"]) == ("7", "a cat")
+    part = call["params"]["photo"].removeprefix("attach://")  # aiogram names the part
+    assert call["files"][part] == {"size": len(PHOTO), "sha256": hashlib.sha256(PHOTO).hexdigest()}
+    wait_until(lambda: forward_metric(served.base_url, "reply_ok") == 1, what="reply counted")
 
 
 def test_python_telegram_bot_behind_the_appliance_sets_its_webhook_and_answers(

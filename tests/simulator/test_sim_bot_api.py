@@ -111,6 +111,9 @@ def test_a_send_without_its_file_is_a_bad_request_and_a_file_id_will_do(api, met
         f"Bad Request: there is no {field} in the request",
     )
     assert api(method, chat_id=5, **{field: "AgACAgIAAxkBAAI"})["ok"]
+    status, body = api.raw(method, chat_id=5, **{field: "attach://no-such-part"})
+    assert (status, body["description"]) == (
+        400, "Bad Request: wrong file identifier/HTTP URL specified")  # fmt: skip
 
 
 def test_small_methods_answer_true(api):
