@@ -105,7 +105,9 @@ def tgwebhook_target(workdir: Path, db: str | None) -> Target:
     env = {**os.environ, "PORT": str(port), "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
            "TGWEBHOOK_SECRET_TOKEN": SECRET, "TGWEBHOOK_DB": db or str(workdir / "bench.db"),
            "TGWEBHOOK_LOG_LEVEL": "WARNING"}  # fmt: skip
-    argv = [sys.executable, "app.py", "serve", "--no-monitor", "--no-forwarder"]
+    # The whole appliance as deployed (web workers, monitor, forwarder in store-only mode), so
+    # peak RSS counts every process an operator runs.
+    argv = [sys.executable, "app.py", "serve"]
     return Target("tgwebhook", argv, env, f"GET http://127.0.0.1:{port}/readyz")
 
 
@@ -189,20 +191,25 @@ def run_wrk(
     }  # fmt: skip
 
 
+PEERS = {"aiogram": "aiogram", "python-telegram-bot": "PTB"}
+
+
 def markdown(rows: list[dict]) -> str:
-    head = "| target | conns | dup % | offered | updates/s | p50 ms | p99 ms | max ms | errors | peak RSS MB | CPU us/update | vs aiogram |"
-    lines = [head, "|" + "---|" * 12]
-    base = {
-        (r["connections"], r["dup_percent"]): r["updates_per_s"]
-        for r in rows
-        if r["target"] == "aiogram"
-    }
+    """One row per measurement, with its throughput as a multiple of each peer's at the same
+    connections and duplicate share, from the same run."""
+    peers = [p for p in PEERS if any(r["target"] == p for r in rows)]
+    head = ("| target | retained ids | conns | dup % | offered | updates/s | p50 ms | p99 ms | max ms |"
+            " errors | peak RSS MB | CPU us/update |" + "".join(f" vs {PEERS[p]} |" for p in peers))  # fmt: skip
+    lines = [head, "|" + "---|" * (12 + len(peers))]
+    base = {(r["target"], r["connections"], r["dup_percent"]): r["updates_per_s"] for r in rows}
     for r in rows:
-        peer = base.get((r["connections"], r["dup_percent"]))
-        ratio = f"{r['updates_per_s'] / peer:.2f}x" if peer else "-"
-        lines.append(f"| {r['target']} | {r['connections']} | {r['dup_percent']} | {r['offered_rate']} | {r['updates_per_s']} | "
-                     f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
-                     f"{r['peak_rss_mb']} | {r['server_cpu_us_per_update']} | {ratio} |")  # fmt: skip
+        ratios = "".join(
+            f" {r['updates_per_s'] / b:.2f}x |" if (b := base.get((p, r["connections"], r["dup_percent"]))) else " - |"
+            for p in peers
+        )  # fmt: skip
+        lines.append(f"| {r['target']} | {r.get('retained', 0)} | {r['connections']} | {r['dup_percent']} | {r['offered_rate']} | "
+                     f"{r['updates_per_s']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
+                     f"{r['peak_rss_mb']} | {r['server_cpu_us_per_update']} |{ratios}")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -258,10 +265,37 @@ def run_replicas(args: argparse.Namespace) -> int:
            "errors": sum(p["errors"] for p in parts), "peak_rss_mb": sum(p["peak_rss_mb"] for p in parts)}  # fmt: skip
     print(json.dumps(row))
     print(markdown([row]))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps([row], indent=2) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(markdown([row]) + "\n")
+    save(args, [row])
     return 0
+
+
+def save(args: argparse.Namespace, rows: list[dict]) -> None:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{args.name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (out / f"{args.name}.md").write_text(markdown(rows) + "\n")
+
+
+def measure(target: Target, args: argparse.Namespace, retained: int, done: int) -> list[dict]:
+    """Every dup share x connections row of one target; `retained` ids prefilled first."""
+    if retained:
+        started = time.monotonic()
+        prefill(Path(target.env["TGWEBHOOK_DB"]), retained)
+        print(f"prefilled {retained} update ids in {time.monotonic() - started:.0f} s", flush=True)
+    rows = []
+    target.start()
+    try:
+        for dup in (int(d) for d in args.dup.split(",")):
+            for connections in (int(c) for c in args.connections.split(",")):
+                id_base = (done + len(rows)) * 10**8  # below the prefilled ids (1.5e9)
+                row = run_wrk(target, connections, args.duration, dup, id_base, args.rate)
+                rows.append({**row, "retained": retained})
+                print(json.dumps(rows[-1]), flush=True)
+    finally:
+        target.stop()
+    if "TGWEBHOOK_DB" in target.env and args.db is None:
+        print(f"tgwebhook stored rows: {stored_rows(Path(target.env['TGWEBHOOK_DB']))}", flush=True)
+    return rows
 
 
 def main() -> int:
@@ -275,8 +309,9 @@ def main() -> int:
     )
     parser.add_argument("--db", default=None, help="store for tgwebhook (default: a temp SQLite)")
     parser.add_argument("--name", default="ingest", help="results file name")
+    parser.add_argument("--out", default=str(RESULTS), help="results folder")
     parser.add_argument(
-        "--prefill", type=int, default=0, help="update ids already retained (tgwebhook)"
+        "--prefill", default="0", help="comma-separated update ids already retained (tgwebhook)"
     )
     parser.add_argument(
         "--replicas", type=int, default=1, help="tgwebhook replicas sharing --db (postgresql://)"
@@ -290,32 +325,14 @@ def main() -> int:
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="tgwebhook-bench-") as tmp:
         for name in args.targets.split(","):
-            target = TARGETS[name](Path(tmp), args.db)
-            if name == "tgwebhook" and args.prefill:
-                started = time.monotonic()
-                prefill(Path(target.env["TGWEBHOOK_DB"]), args.prefill)
-                print(
-                    f"prefilled {args.prefill} update ids in {time.monotonic() - started:.0f} s",
-                    flush=True,
-                )
-            target.start()
-            try:
-                for dup in (int(d) for d in args.dup.split(",")):
-                    for connections in (int(c) for c in args.connections.split(",")):
-                        row = run_wrk(
-                            target, connections, args.duration, dup, len(rows) * 10**8, args.rate
-                        )
-                        rows.append(row)
-                        print(json.dumps(row), flush=True)
-            finally:
-                target.stop()
-            if name == "tgwebhook" and args.db is None:
-                print(f"tgwebhook stored rows: {stored_rows(Path(tmp) / 'bench.db')}", flush=True)
+            sizes = [int(n) for n in args.prefill.split(",")] if name == "tgwebhook" else [0]
+            for retained in sizes:
+                workdir = Path(tmp) / f"{name}-{retained}"
+                workdir.mkdir()
+                rows += measure(TARGETS[name](workdir, args.db), args, retained, len(rows))
     table = markdown(rows)
     print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(rows, indent=2) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(table + "\n")
+    save(args, rows)
     return 0
 
 
