@@ -20,7 +20,7 @@ from core.cli import settings_or_exit
 from core.logs import configure_logging
 from core.storage import StoreError, open_store
 from monitor import jobs
-from monitor.leadership import Leadership
+from monitor.leadership import Leadership, run_if_leading
 from monitor.notifiers.alertmanager import REFRESH_SECONDS
 
 log = logging.getLogger("tgwebhook.monitor")
@@ -35,12 +35,12 @@ def build_scheduler(ctx: jobs.MonitorContext, leadership: Leadership | None = No
     scheduler = BlockingScheduler(timezone=dt.UTC)
     now = dt.datetime.now(dt.UTC)
     interval = ctx.settings.poll_interval_seconds
-    gate = leadership.gate if leadership else (lambda func: func)
 
     def every(func, seconds: float, job_id: str, args: tuple, first: dt.datetime | None = None):
         # next_run_time=None would add the job paused; omitted, the first run is one interval on.
         start = {"next_run_time": first} if first else {}
-        scheduler.add_job(gate(func), "interval", seconds=seconds, id=job_id, args=args,
+        scheduler.add_job(run_if_leading, "interval", seconds=seconds, id=job_id,
+                          args=(leadership, func, *args),
                           max_instances=1, coalesce=True,  # a slow run is never stacked
                           misfire_grace_time=max(1, int(seconds)), **start)  # fmt: skip
 

@@ -79,15 +79,12 @@ class Leadership:
         except StoreError as exc:
             log.warning("cannot release the monitor lease (it will expire): %s", exc)
 
-    def gate(self, job: Callable[..., None]) -> Callable[..., None]:
-        """`job`, run only while this process leads (others skip their turn silently)."""
 
-        def gated(*args) -> None:
-            if self.held():
-                job(*args)
-
-        gated.__name__ = getattr(job, "__name__", "job")
-        return gated
+def run_if_leading(leadership: Leadership | None, job: Callable[..., None], *args) -> None:
+    """What the scheduler runs: `job(*args)` while this process leads (or runs alone);
+    a follower skips its turn silently. Module-level, so every job is a named function."""
+    if leadership is None or leadership.held():
+        job(*args)
 
 
 def died_here(holder: str) -> bool:

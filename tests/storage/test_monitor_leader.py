@@ -9,7 +9,7 @@ import time
 import pytest
 
 from core.storage import open_store
-from monitor.leadership import LEASE_NAME, Leadership
+from monitor.leadership import LEASE_NAME, Leadership, run_if_leading
 from replica_kit import Recorder, start_monitor
 from simulator.harness import make_token, start_simulator
 from support import stop_process, wait_until
@@ -31,12 +31,12 @@ def test_a_follower_takes_over_only_after_the_leaders_lease_runs_out(any_store):
                           holder="elsewhere:2:b")  # fmt: skip
     assert leader.renew() and leader.held()
     assert not follower.renew() and not follower.held()
-    follower.gate(runs.append)("job")  # not the leader: skipped
+    run_if_leading(follower, runs.append, "job")  # not the leader: skipped
     started = time.monotonic()  # the leader "dies": it renews no more
     wait_until(follower.renew, timeout=5, interval=0.1)
     # The lease was taken a few store round-trips before `started`, hence 0.6 rather than 1.0.
     assert 0.6 < time.monotonic() - started < 2.0
-    follower.gate(runs.append)("job")
+    run_if_leading(follower, runs.append, "job")
     assert runs == ["gain", "job"]
     assert not leader.renew() and not leader.held()  # the old leader learns it lost
 
