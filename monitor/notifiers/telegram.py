@@ -16,8 +16,16 @@ from core.telegram import TelegramClient, TelegramError
 from monitor.notifiers.base import NotifyError, render_text
 
 MAX_TEXT = 4096
-# Bot API limit for one chat: about one message per second (20 a minute in groups).
-MIN_INTERVAL_SECONDS = 1.0
+# Bot API limits: about one message per second in a private chat, 20 a minute in a group.
+PRIVATE_INTERVAL_SECONDS = 1.0
+GROUP_INTERVAL_SECONDS = 3.0
+
+
+def send_interval(chat_id: str) -> float:
+    """Group and channel ids are negative; those chats allow 20 messages a minute."""
+    return (
+        GROUP_INTERVAL_SECONDS if str(chat_id).strip().startswith("-") else PRIVATE_INTERVAL_SECONDS
+    )
 
 
 class ChatPacer:
@@ -41,10 +49,10 @@ class TelegramNotifier:
     channel = "telegram"
 
     def __init__(self, chat_id: str, clients: Mapping[str, TelegramClient],
-                 min_interval: float = MIN_INTERVAL_SECONDS) -> None:  # fmt: skip
+                 min_interval: float | None = None) -> None:  # fmt: skip
         self.chat_id = chat_id
         self.clients = clients  # per monitored bot: the alert bot's client or the bot's own
-        self.pacer = ChatPacer(min_interval)
+        self.pacer = ChatPacer(send_interval(chat_id) if min_interval is None else min_interval)
 
     def send(self, transition: AlertTransition) -> None:
         client = self.clients.get(transition.bot)

@@ -22,7 +22,7 @@ from monitor.notifiers import build_notifiers, channels_for
 from monitor.notifiers.alertmanager import AlertmanagerNotifier
 from monitor.notifiers.base import NotifyError, RetryPolicy
 from monitor.notifiers.email import EmailNotifier, SmtpTarget, parse_smtp_url
-from monitor.notifiers.telegram import TelegramNotifier
+from monitor.notifiers.telegram import TelegramNotifier, send_interval
 from monitor.rules import CRITICAL, Finding
 from simulator.harness import make_token
 from support import free_port
@@ -94,8 +94,16 @@ def test_a_telegram_429_is_retried_after_its_retry_after(sim, token, mstore):
     assert outcomes == [429, None]
 
 
+@pytest.mark.parametrize(
+    ("chat_id", "seconds"),
+    [("4242", 1.0), ("@ops_channel", 1.0), ("-4242", 3.0), ("-100200300", 3.0), (-100200300, 3.0)],
+)
+def test_alerts_to_a_group_are_spaced_for_its_20_a_minute_limit(chat_id, seconds):
+    assert send_interval(chat_id) == seconds
+
+
 def test_telegram_alerts_to_one_chat_are_paced_about_one_per_second(sim, token):
-    notifier = TelegramNotifier(CHAT, {"default": TelegramClient(Secret(token), sim.base_url)})
+    notifier = TelegramNotifier("4242", {"default": TelegramClient(Secret(token), sim.base_url)})
     for _ in range(3):
         notifier.send(fired())
     times = [c["time"] for c in sim.admin.calls(token, method="sendMessage")]
