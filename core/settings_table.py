@@ -230,7 +230,8 @@ SETTINGS: tuple[Setting, ...] = (
         "forward_max_attempts",
         "int",
         25,
-        "Attempts before an update becomes a dead letter",
+        "Attempts before an update becomes a dead letter (not counting attempts while the bot "
+        "fails in every chat)",
         check=at_least(1),
     ),
     S(

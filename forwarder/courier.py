@@ -18,6 +18,7 @@ from core.storage import StoreError
 from core.storage_queue import QueuedUpdate
 from core.telegram import TelegramClient, TelegramError
 from forwarder import policy
+from forwarder.outage import OutageWatch
 from forwarder.replies import InvalidReply, Reply, parse_reply
 from forwarder.transport import Answer, Backend
 
@@ -35,11 +36,12 @@ def budget_of(settings: Settings) -> policy.Budget:
 class Courier:
     """Per worker thread: its own HTTP session to the backends and Bot API clients."""
 
-    def __init__(self, store, settings: Settings, owner: str,
+    def __init__(self, store, settings: Settings, owner: str, watch: OutageWatch,
                  clock: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.store = store
         self.settings = settings
         self.owner = owner
+        self.watch = watch
         self.clock = clock
         self.budget = budget_of(settings)
         self.backend = Backend(settings.forward_timeout_seconds)
@@ -53,6 +55,8 @@ class Courier:
         else:
             answer = self.backend.post(bot.forward_url, update.body, bot.forward_secret_token)
             metrics.FORWARD_DURATION.labels(update.bot).observe(answer.duration)
+        if answer.ok:
+            self.watch.record_success(update.bot)
         result = self._delivered(update, answer) if answer.ok else self._failed(update, answer)
         metrics.FORWARD_ATTEMPTS.labels(update.bot, result).inc()
         return result
@@ -61,8 +65,9 @@ class Courier:
         now = self.clock()
         attempts = update.attempts + 1
         budget = self.budget if update.body is not None else policy.Budget(1, 0, 0)
+        outage = update.body is not None and self.watch.record_failure(update.bot, update.chat_key)
         decision = policy.after_failure(attempts, update.budget_from, now, budget,
-                                        answer.retry_after, random.random())  # fmt: skip
+                                        answer.retry_after, random.random(), outage)  # fmt: skip
         if decision.dead:
             self.store.record_dead(update.id, self.owner, answer.error)
             log.error("update %s of bot %s is a dead letter after %d attempts: %s "
@@ -70,9 +75,10 @@ class Courier:
                       answer.error, update.id)  # fmt: skip
             return "dead"
         self.store.record_retry(update.id, self.owner, decision.next_attempt_at, answer.error)
-        log.warning("update %s of bot %s not delivered (attempt %d): %s; retry in %.1f s",
-                    update.update_id, update.bot, attempts, answer.error,
-                    decision.next_attempt_at - now)  # fmt: skip
+        log.warning("update %s of bot %s not delivered (attempt %d%s): %s; retry in %.1f s",
+                    update.update_id, update.bot, attempts,
+                    ", bot failing in several chats: not counted" if outage else "",
+                    answer.error, decision.next_attempt_at - now)  # fmt: skip
         return "retry"
 
     def _delivered(self, update: QueuedUpdate, answer: Answer) -> str:

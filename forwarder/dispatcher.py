@@ -20,6 +20,7 @@ from core.config import Settings
 from core.storage import StoreError
 from core.storage_queue import QueuedUpdate
 from forwarder.courier import Courier
+from forwarder.outage import OutageWatch
 
 log = logging.getLogger(__name__)
 MIN_IDLE_SECONDS = 0.01
@@ -58,6 +59,7 @@ class Dispatcher:
         self._wake = threading.Event()
         self._stopping = False  # a plain flag: set from a signal handler, no locks taken
         self._workers: list[threading.Thread] = []
+        self.watch = OutageWatch()
 
     def stop(self) -> None:
         """Stop claiming; `run` then drains in-flight deliveries and returns (signal-safe)."""
@@ -109,7 +111,7 @@ class Dispatcher:
             self._workers.append(worker)
 
     def _work(self) -> None:
-        courier = Courier(self.store, self.settings, self.owner, self.clock)
+        courier = Courier(self.store, self.settings, self.owner, self.watch, self.clock)
         try:
             while (update := self._jobs.get()) is not None:
                 self._deliver(courier, update)

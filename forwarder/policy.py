@@ -43,13 +43,16 @@ def after_failure(
     budget: Budget,
     retry_after: float | None = None,
     jitter: float = 0.5,
+    outage: bool = False,
 ) -> Decision:
     """Decide what follows a failed attempt; `attempts` includes the one that just failed.
 
-    Dead once the attempts or the age budget are spent, whichever comes first. A retry is
-    never scheduled past the age deadline: the last attempt happens at the deadline.
+    Dead once the attempts or the age budget are spent, whichever comes first; during an
+    `outage` (the bot failing in every chat, see forwarder/outage.py) only the age counts. A
+    retry is never scheduled past the age deadline: the last attempt happens at the deadline.
     """
-    if attempts >= budget.max_attempts or now - budget_from >= budget.max_age_seconds:
+    attempts_spent = attempts >= budget.max_attempts and not outage
+    if attempts_spent or now - budget_from >= budget.max_age_seconds:
         return Decision(dead=True)
     delay = backoff_seconds(attempts, budget.backoff_cap_seconds, jitter)
     if retry_after is not None:

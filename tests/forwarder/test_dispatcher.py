@@ -98,6 +98,22 @@ def test_an_update_becomes_a_dead_letter_after_its_attempts_and_the_chat_moves_o
     assert attempts_metric("retry") == retry_before + 2
 
 
+def test_a_bot_down_in_every_chat_makes_no_dead_letters_and_keeps_each_chat_in_order(
+    queue_store, backend, forward_settings, run_dispatcher
+):
+    backend.rule = lambda u: Reply(503)
+    for update_id, chat in ((1, 5), (2, 6), (3, 5), (4, 6)):
+        enqueue(queue_store, update_id, chat)
+    run_dispatcher(forward_settings(forward_max_attempts=3))
+    # Well past three attempts per head, and nothing is given up while the bot is down.
+    wait_until(lambda: len(backend.received) >= 12, timeout=20, what="heads retried")
+    assert DEAD not in states(queue_store)
+    backend.rule = lambda u: Reply()
+    wait_until(lambda: states(queue_store) == {DELIVERED: 4}, timeout=20)
+    firsts = [r.update_id for r in backend.received if r.update_id in (1, 3)]
+    assert firsts.index(3) > max(i for i, uid in enumerate(firsts) if uid == 1)
+
+
 def test_an_update_older_than_the_age_budget_gets_one_attempt_then_dies(
     queue_store, backend, forward_settings, run_dispatcher
 ):

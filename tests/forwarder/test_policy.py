@@ -6,6 +6,7 @@ import email.utils
 
 import pytest
 
+from forwarder.outage import OutageWatch
 from forwarder.policy import Budget, Decision, after_failure, backoff_seconds, parse_retry_after
 
 BUDGET = Budget(max_attempts=5, max_age_seconds=3600, backoff_cap_seconds=60)
@@ -55,6 +56,30 @@ def test_after_failure_retries_within_the_budget_and_then_gives_up(
     now = 1000.0
     decision = after_failure(attempts, now - age, now, BUDGET, retry_after, jitter=0.5)
     assert decision == expected
+
+
+@pytest.mark.parametrize(
+    ("attempts", "age", "expected"),
+    [
+        (5, 0, Decision(False, 1000 + 12.0)),  # attempts spent, but the bot is down for all
+        (500, 0, Decision(False, 1000 + 45.0)),
+        (5, 3600, Decision(True)),  # the age budget still ends it
+    ],
+)
+def test_during_an_outage_only_the_age_budget_counts(attempts, age, expected):
+    now = 1000.0
+    assert after_failure(attempts, now - age, now, BUDGET, None, 0.5, outage=True) == expected
+
+
+def test_an_outage_is_failures_in_two_chats_with_no_success_between():
+    watch = OutageWatch()
+    assert not watch.record_failure("shop", "5")  # one chat: maybe that update's fault
+    assert not watch.record_failure("shop", "5")
+    assert not watch.record_failure("news", "6")  # another bot is judged on its own
+    assert watch.record_failure("shop", "6")  # a second chat: down for everyone
+    assert watch.record_failure("shop", "5")
+    watch.record_success("shop")  # something got through: back to judging each update
+    assert not watch.record_failure("shop", "6")
 
 
 def test_huge_retry_after_is_bounded_to_an_hour():
