@@ -143,6 +143,24 @@ class QueueVerbs:
             (error, row_id, owner),
         )
 
+    def lease_holders(self, now: float) -> list[str]:
+        """Owners of live chat leases (`claimed_until IS NOT NULL` picks the partial index)."""
+        rows = self.read(
+            "SELECT DISTINCT claimed_by FROM updates WHERE claimed_until IS NOT NULL"
+            " AND claimed_until >= ? AND claimed_by IS NOT NULL",
+            (now,),
+        )
+        return [row[0] for row in rows]
+
+    def expire_leases(self, owner: str) -> int:
+        """End the leases of an owner known to be dead: its chats can be claimed at once."""
+        with self.write() as conn:
+            return conn.execute(
+                "UPDATE updates SET claimed_until = 0 WHERE claimed_by = ?"
+                " AND claimed_until IS NOT NULL",
+                (owner,),
+            ).rowcount
+
     def _fenced(self, sql: str, params: tuple) -> bool:
         with self.write() as conn:
             return conn.execute(sql, params).rowcount == 1

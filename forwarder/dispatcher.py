@@ -8,15 +8,13 @@ so a stop can be bounded: after the drain grace the process exits and leftover l
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
 
 from core.config import Settings
+from core.identity import is_dead_here, process_identity
 from core.storage import StoreError
 from core.storage_queue import QueuedUpdate
 from forwarder.courier import Courier
@@ -41,8 +39,17 @@ def drain_seconds(settings: Settings) -> float:
                MAX_DRAIN_SECONDS)  # fmt: skip
 
 
-def new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+def take_over_dead_leases(store, now: float) -> int:
+    """Free the chats of forwarders on this host whose process is gone (a crash, a kill -9):
+    their in-flight updates go out again now instead of when their leases run out."""
+    freed = 0
+    for owner in store.lease_holders(now):
+        if is_dead_here(owner):
+            count = store.expire_leases(owner)
+            log.warning("forwarder %s is gone: taking over its %d in-flight update(s)", owner,
+                        count)  # fmt: skip
+            freed += count
+    return freed
 
 
 class Dispatcher:
@@ -50,7 +57,7 @@ class Dispatcher:
                  clock: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.store = store
         self.settings = settings
-        self.owner = owner or new_owner()
+        self.owner = owner or process_identity()
         self.clock = clock
         self.bots = [name for name, bot in settings.bots.items() if bot.forward_url]
         self.in_flight = dict.fromkeys(self.bots, 0)
@@ -67,6 +74,10 @@ class Dispatcher:
 
     def run(self) -> bool:
         """Deliver until `stop`; True when every in-flight delivery finished in the grace."""
+        try:
+            take_over_dead_leases(self.store, self.clock())
+        except StoreError as exc:  # then the leases simply run out
+            log.warning("could not look for leases of dead forwarders: %s", exc)
         self._start_workers()
         idle = MIN_IDLE_SECONDS
         while not self._stopping:

@@ -11,22 +11,15 @@ see that the holder's process is gone; a clean stop releases the lease at once.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
 
+from core.identity import is_dead_here, process_identity
 from core.storage import StoreError
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "monitor"
-
-
-def holder_id() -> str:
-    """Who we are, in logs and in the lease row: host, pid and a per-start nonce."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Leadership:
@@ -34,7 +27,7 @@ class Leadership:
                  holder: str | None = None) -> None:  # fmt: skip
         self.store = store
         self.seconds = seconds
-        self.holder = holder or holder_id()
+        self.holder = holder or process_identity()
         self.on_gain = on_gain
         self._valid_until = 0.0  # time.monotonic() deadline
         self._lock = threading.Lock()
@@ -66,7 +59,7 @@ class Leadership:
         if self.store.take_lease(LEASE_NAME, self.holder, now, self.seconds):
             return True
         holder = self.store.lease_holder(LEASE_NAME, now)
-        if holder is None or not died_here(holder):
+        if holder is None or not is_dead_here(holder):
             return False
         log.info("monitor lease holder %s is no longer running here: taking over", holder)
         return self.store.take_lease(LEASE_NAME, self.holder, now, self.seconds, replacing=holder)
@@ -85,18 +78,3 @@ def run_if_leading(leadership: Leadership | None, job: Callable[..., None], *arg
     a follower skips its turn silently. Module-level, so every job is a named function."""
     if leadership is None or leadership.held():
         job(*args)
-
-
-def died_here(holder: str) -> bool:
-    """True when `holder` was a process on this host that no longer exists."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # alive, someone else's
-    return False

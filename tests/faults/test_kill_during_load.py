@@ -16,6 +16,7 @@ from fault_kit import (
     gunicorn_workers,
     is_increasing,
     live_group_members,
+    query,
     stored,
 )
 from support import Served, wait_until
@@ -77,6 +78,10 @@ def test_killing_the_whole_appliance_loses_no_acknowledged_update(
         wait_until(lambda: not live_group_members(first.process.pid), timeout=10)
         time.sleep(0.3)  # senders meet a dead port for a while, as Telegram would
     assert load.ledger.failed, "the kill happened after the load, not during it"
+    leased = query(first.db, "SELECT COUNT(*) FROM updates WHERE claimed_until >= ?",
+                   (time.time(),))[0][0]  # fmt: skip
     second: Served = forwarding_appliance(DB=first.db)
     # At most one update per chat was in flight to the bot when the forwarder died.
     assert_bot_gets_exactly_the_stored_updates(second.db, load.ledger, bot_backend, CHATS)
+    if leased:  # the new forwarder saw the old one's process gone and did not wait 9 s
+        assert f"taking over its {leased} in-flight update(s)" in second.output()

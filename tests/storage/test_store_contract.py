@@ -146,6 +146,18 @@ def test_an_expired_lease_is_taken_over_and_the_old_claimer_is_fenced_off(any_st
     assert any_store.queued_update(first.id).state == DELIVERED
 
 
+def test_the_leases_of_a_dead_owner_can_be_ended_at_once(any_store):
+    fill(any_store, [(1, 7), (2, 7), (3, 8)])
+    claim(any_store, "dead", limit=1)
+    claim(any_store, "alive")
+    assert sorted(any_store.lease_holders(NOW)) == ["alive", "dead"]
+    assert any_store.expire_leases("dead") == 1
+    assert any_store.lease_holders(NOW) == ["alive"]
+    [again] = claim(any_store, "successor")  # no waiting for the lease to run out
+    assert (again.update_id, again.state) == (1, "delivering")
+    assert not any_store.record_delivered(again.id, "dead", NOW)  # the dead owner is fenced off
+
+
 def test_a_delivered_update_is_never_claimed_again(any_store):
     fill(any_store, [(1, 7), (2, 7)])
     [first] = claim(any_store)
