@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.settings_table import SETTINGS, Setting
+from core.storage import sqlite_path
 
 PREFIX = "TGWEBHOOK_"
 BOT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -176,9 +177,8 @@ def read_secret_file(path: str, var: str, problems: list[str]) -> str | None:
 def generated_secret_path(db: str, bot: str) -> Path | None:
     """Where `set-webhook` keeps a secret it generated: next to a SQLite store. None for a
     shared (PostgreSQL) store, whose replicas must all be given the same secret."""
-    if db.startswith(("postgresql://", "postgres://")):
-        return None
-    return Path(db.removeprefix("sqlite:///")).resolve().parent / f"secret_token.{bot}"
+    path = sqlite_path(db)
+    return None if path is None else Path(path).resolve().parent / f"secret_token.{bot}"
 
 
 def with_generated_secrets(

@@ -48,14 +48,21 @@ STORED = "stored"  # no forward URL configured: kept for dedup and inspection on
 def open_store(url: str, *, timeout: float = 5.0, synchronous: str = "NORMAL"):
     """Open the store named by TGWEBHOOK_DB: a SQLite path (or sqlite:///path), or a
     postgresql:// URL (shared by several replicas; see docs/scaling.md)."""
-    if url.startswith(("postgresql://", "postgres://")):
+    path = sqlite_path(url)
+    if path is None:
         from core.storage_pg import PostgresStore
 
         return PostgresStore(url, timeout=timeout)
     from core.storage_sqlite import SqliteStore
 
-    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     return SqliteStore(path, timeout=timeout, synchronous=synchronous)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a TGWEBHOOK_DB value names, or None for a (shared) PostgreSQL store."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return None
+    return url.removeprefix("sqlite:///")
 
 
 @dataclass(frozen=True)

@@ -63,11 +63,10 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("faults", help="list the active faults")
     sub.add_parser("clear-faults", help="remove faults").add_argument("--token")
     for name, text in (("revoke", "calls with TOKEN get 401 Unauthorized, like a revoked token"),
-                       ("unrevoke", "undo revoke"), ("webhook-info", "getWebhookInfo of TOKEN"),
-                       ("stop-traffic", "stop the traffic generator")):  # fmt: skip
-        sub.add_parser(name, help=text).add_argument(
-            "token", nargs="?" if "traffic" in name else None
-        )
+                       ("unrevoke", "undo revoke"), ("webhook-info", "getWebhookInfo of TOKEN")):  # fmt: skip
+        sub.add_parser(name, help=text).add_argument("token")
+    stop = sub.add_parser("stop-traffic", help="stop the traffic generator")
+    stop.add_argument("token", nargs="?", help="only this bot's (default: all)")
     inject_ = sub.add_parser("inject", help="queue message updates for TOKEN")
     inject_.add_argument("token")
     inject_.add_argument("--text", default="hi")
