@@ -28,10 +28,13 @@ def create_app(settings: Settings | None = None, store=None) -> Flask:
     settings = settings or load_settings()
     configure_logging(settings)
     if settings.insecure_no_secret:
-        log.warning("INSECURE: TGWEBHOOK_INSECURE_NO_SECRET=true; updates without a secret "
-                    "token are accepted from anyone who can reach this port")  # fmt: skip
-    store = store or open_store(settings.db, timeout=settings.store_timeout_seconds,
-                                synchronous=settings.sqlite_synchronous)  # fmt: skip
+        log.warning(
+            "INSECURE: TGWEBHOOK_INSECURE_NO_SECRET=true; updates without a secret "
+            "token are accepted from anyone who can reach this port"
+        )
+    store = store or open_store(
+        settings.db, timeout=settings.store_timeout_seconds, synchronous=settings.sqlite_synchronous
+    )
     schema = load_schema()
     metrics.precreate(settings.bots, schema.update_types)
     app = Flask(__name__)

@@ -61,8 +61,13 @@ def measure(
             demo.stop()
     target = interval + 5
     ok = latency is not None and latency <= target
-    return {"incident": name, "alert": alert, "latency_s": None if latency is None else round(latency, 2),
-            "target_s": target, "met": ok}  # fmt: skip
+    return {
+        "incident": name,
+        "alert": alert,
+        "latency_s": None if latency is None else round(latency, 2),
+        "target_s": target,
+        "met": ok,
+    }
 
 
 def main() -> int:

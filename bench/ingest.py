@@ -80,8 +80,14 @@ class Target:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> None:
-        self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -102,9 +108,14 @@ class Target:
 
 def tgwebhook_target(workdir: Path, db: str | None) -> Target:
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
-           "TGWEBHOOK_SECRET_TOKEN": SECRET, "TGWEBHOOK_DB": db or str(workdir / "bench.db"),
-           "TGWEBHOOK_LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "TGWEBHOOK_SECRET_TOKEN": SECRET,
+        "TGWEBHOOK_DB": db or str(workdir / "bench.db"),
+        "TGWEBHOOK_LOG_LEVEL": "WARNING",
+    }
     # The whole appliance as deployed (web workers, monitor, forwarder in store-only mode), so
     # peak RSS counts every process an operator runs.
     argv = [sys.executable, "app.py", "serve"]
@@ -123,9 +134,13 @@ class PtbTarget(Target):
 
     def start(self, timeout: float = 60) -> None:
         api_port = int(self.env["API_PORT"])
-        self.api = subprocess.Popen([sys.executable, "-m", "simulator", "--local", "--port", str(api_port)],
-                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    start_new_session=True)  # fmt: skip
+        self.api = subprocess.Popen(
+            [sys.executable, "-m", "simulator", "--local", "--port", str(api_port)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(1.0)
         super().start(timeout)
 
@@ -166,14 +181,32 @@ def run_wrk(
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     cpu_before = tree_cpu_seconds(target.process.pid)
-    env = {**os.environ, "SECRET": SECRET, "DUP_PERCENT": str(dup), "ID_BASE": str(id_base),
-           "RATE": str(rate), "CONNS": str(connections)}  # fmt: skip
+    env = {
+        **os.environ,
+        "SECRET": SECRET,
+        "DUP_PERCENT": str(dup),
+        "ID_BASE": str(id_base),
+        "RATE": str(rate),
+        "CONNS": str(connections),
+    }
     threads = min(2, connections)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-         "-s", str(ROOT / "bench" / "ingest.lua"), f"http://127.0.0.1:{target.port}/webhook/default"],
-        env=env, capture_output=True, text=True, timeout=duration + 60,
-    )  # fmt: skip
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / "ingest.lua"),
+            f"http://127.0.0.1:{target.port}/webhook/default",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+    )
     cpu = tree_cpu_seconds(target.process.pid) - cpu_before
     stop.set()
     sampler.join()
@@ -183,12 +216,18 @@ def run_wrk(
     raw = json.loads(line.removeprefix("RESULT "))
     ok = raw["requests"] - raw["non2xx"]
     return {
-        "target": target.name, "connections": connections, "dup_percent": dup, "offered_rate": rate or "max",
+        "target": target.name,
+        "connections": connections,
+        "dup_percent": dup,
+        "offered_rate": rate or "max",
         "updates_per_s": round(ok / (raw["duration_us"] / 1e6), 1),
-        "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "max_ms": raw["max_us"] / 1000,
-        "errors": raw["errors"], "peak_rss_mb": round(peak[0] / 2**20, 1),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        "errors": raw["errors"],
+        "peak_rss_mb": round(peak[0] / 2**20, 1),
         "server_cpu_us_per_update": round(cpu / max(ok, 1) * 1e6, 1),
-    }  # fmt: skip
+    }
 
 
 PEERS = {"aiogram": "aiogram", "python-telegram-bot": "PTB"}
@@ -198,18 +237,24 @@ def markdown(rows: list[dict]) -> str:
     """One row per measurement, with its throughput as a multiple of each peer's at the same
     connections and duplicate share, from the same run."""
     peers = [p for p in PEERS if any(r["target"] == p for r in rows)]
-    head = ("| target | retained ids | conns | dup % | offered | updates/s | p50 ms | p99 ms | max ms |"
-            " errors | peak RSS MB | CPU us/update |" + "".join(f" vs {PEERS[p]} |" for p in peers))  # fmt: skip
+    head = (
+        "| target | retained ids | conns | dup % | offered | updates/s | p50 ms | p99 ms | max ms |"
+        " errors | peak RSS MB | CPU us/update |" + "".join(f" vs {PEERS[p]} |" for p in peers)
+    )
     lines = [head, "|" + "---|" * (12 + len(peers))]
     base = {(r["target"], r["connections"], r["dup_percent"]): r["updates_per_s"] for r in rows}
     for r in rows:
         ratios = "".join(
-            f" {r['updates_per_s'] / b:.2f}x |" if (b := base.get((p, r["connections"], r["dup_percent"]))) else " - |"
+            f" {r['updates_per_s'] / b:.2f}x |"
+            if (b := base.get((p, r["connections"], r["dup_percent"])))
+            else " - |"
             for p in peers
-        )  # fmt: skip
-        lines.append(f"| {r['target']} | {r.get('retained', 0)} | {r['connections']} | {r['dup_percent']} | {r['offered_rate']} | "
-                     f"{r['updates_per_s']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
-                     f"{r['peak_rss_mb']} | {r['server_cpu_us_per_update']} |{ratios}")  # fmt: skip
+        )
+        lines.append(
+            f"| {r['target']} | {r.get('retained', 0)} | {r['connections']} | {r['dup_percent']} | {r['offered_rate']} | "
+            f"{r['updates_per_s']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
+            f"{r['peak_rss_mb']} | {r['server_cpu_us_per_update']} |{ratios}"
+        )
     return "\n".join(lines)
 
 
@@ -252,17 +297,27 @@ def run_replicas(args: argparse.Namespace) -> int:
             target.start()
         try:
             with ThreadPoolExecutor(len(targets)) as pool:
-                parts = list(pool.map(
-                    lambda it: run_wrk(it[1], connections // len(targets), args.duration, 0, it[0] * 10**8),
-                    enumerate(targets),
-                ))  # fmt: skip
+                parts = list(
+                    pool.map(
+                        lambda it: run_wrk(
+                            it[1], connections // len(targets), args.duration, 0, it[0] * 10**8
+                        ),
+                        enumerate(targets),
+                    )
+                )
         finally:
             for target in targets:
                 target.stop()
-    row = {**parts[0], "target": f"tgwebhook x{args.replicas}", "connections": connections,
-           "updates_per_s": round(sum(p["updates_per_s"] for p in parts), 1),
-           "p99_ms": max(p["p99_ms"] for p in parts), "max_ms": max(p["max_ms"] for p in parts),
-           "errors": sum(p["errors"] for p in parts), "peak_rss_mb": sum(p["peak_rss_mb"] for p in parts)}  # fmt: skip
+    row = {
+        **parts[0],
+        "target": f"tgwebhook x{args.replicas}",
+        "connections": connections,
+        "updates_per_s": round(sum(p["updates_per_s"] for p in parts), 1),
+        "p99_ms": max(p["p99_ms"] for p in parts),
+        "max_ms": max(p["max_ms"] for p in parts),
+        "errors": sum(p["errors"] for p in parts),
+        "peak_rss_mb": sum(p["peak_rss_mb"] for p in parts),
+    }
     print(json.dumps(row))
     print(markdown([row]))
     save(args, [row])

@@ -43,8 +43,10 @@ def settings_or_exit() -> Settings:
 
 def run_check_config(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
-    shown = {name: str(value) if hasattr(value, "reveal") else value
-             for name, value in settings.values.items()}  # fmt: skip
+    shown = {
+        name: str(value) if hasattr(value, "reveal") else value
+        for name, value in settings.values.items()
+    }
     shown["bots"] = sorted(settings.bots)
     if args.json:
         print(json.dumps(shown, default=list, indent=2))
@@ -79,8 +81,11 @@ def run_serve(args: argparse.Namespace) -> int:
     children = [Child("web", gunicorn)]
     skipped = {"monitor"} if args.no_monitor else set()
     skipped |= {"forwarder"} if args.no_forwarder else set()
-    children += [Child(name, (sys.executable, "-m", module)) for name, module in PROCESSES
-                 if name not in skipped]  # fmt: skip
+    children += [
+        Child(name, (sys.executable, "-m", module))
+        for name, module in PROCESSES
+        if name not in skipped
+    ]
     log.info("serving on http://%s with %d workers", settings.listen, settings.workers)
     try:
         return supervise(children, env)

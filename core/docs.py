@@ -53,8 +53,12 @@ def section(text: str, name: str) -> str:
 
 def rewrite(text: str) -> str:
     for name, render in TABLES.items():
-        text = re.sub(rf"(<!-- {name}:start -->).*?(<!-- {name}:end -->)",
-                      lambda m, r=render: f"{m.group(1)}\n{r()}\n{m.group(2)}", text, flags=re.S)  # fmt: skip
+        text = re.sub(
+            rf"(<!-- {name}:start -->).*?(<!-- {name}:end -->)",
+            lambda m, r=render: f"{m.group(1)}\n{r()}\n{m.group(2)}",
+            text,
+            flags=re.S,
+        )
     return text
 
 

@@ -24,8 +24,14 @@ class Limits:
     poll_interval_seconds: float
 
 
-def check(status: str, component: str | None = None, value: Any = None, unit: str = "",
-          output: str = "", now: float | None = None) -> dict:  # fmt: skip
+def check(
+    status: str,
+    component: str | None = None,
+    value: Any = None,
+    unit: str = "",
+    output: str = "",
+    now: float | None = None,
+) -> dict:
     entry: dict[str, Any] = {"status": status}
     if component is not None:
         entry["componentId"] = component
@@ -55,12 +61,18 @@ def queue_checks(stats: list[QueueStats], limits: Limits) -> dict[str, list[dict
     return checks
 
 
-def telegram_checks(observations: dict[str, Observation | None], last_ok: dict[str, float | None],
-                    limits: Limits, now: float) -> dict[str, list[dict]]:  # fmt: skip
+def telegram_checks(
+    observations: dict[str, Observation | None],
+    last_ok: dict[str, float | None],
+    limits: Limits,
+    now: float,
+) -> dict[str, list[dict]]:
     """Per polled bot: poll freshness, Telegram's pending count and its last delivery error."""
     checks: dict[str, list[dict]] = {
-        "poller:lastSuccessAge": [], "telegram:pendingUpdates": [], "telegram:lastError": [],
-    }  # fmt: skip
+        "poller:lastSuccessAge": [],
+        "telegram:pendingUpdates": [],
+        "telegram:lastError": [],
+    }
     stale_after = 3 * limits.poll_interval_seconds
     for bot, obs in observations.items():
         ok_at = last_ok.get(bot)

@@ -27,8 +27,16 @@ class RedactSecrets(logging.Filter):
 
 
 def known_secrets(settings: Settings) -> list[str]:
-    values = [settings.values[name].reveal() for name in ("bot_token", "secret_token",
-              "forward_secret_token", "alert_telegram_token", "smtp_url")]  # fmt: skip
+    values = [
+        settings.values[name].reveal()
+        for name in (
+            "bot_token",
+            "secret_token",
+            "forward_secret_token",
+            "alert_telegram_token",
+            "smtp_url",
+        )
+    ]
     for bot in settings.bots.values():
         values += [bot.token.reveal(), bot.secret_token.reveal(), bot.forward_secret_token.reveal()]
     return values

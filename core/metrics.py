@@ -208,18 +208,22 @@ def _labels(name: str) -> tuple[str, ...]:
 
 
 BUILD_INFO = Gauge(
-    "tgwebhook_build_info", _help("tgwebhook_build_info"), _labels("tgwebhook_build_info"),
+    "tgwebhook_build_info",
+    _help("tgwebhook_build_info"),
+    _labels("tgwebhook_build_info"),
     multiprocess_mode="max",
-)  # fmt: skip
+)
 REQUESTS = Counter(
     "tgwebhook_requests_total",
     _help("tgwebhook_requests_total"),
     _labels("tgwebhook_requests_total"),
 )
 REQUEST_DURATION = Histogram(
-    "tgwebhook_request_duration_seconds", _help("tgwebhook_request_duration_seconds"),
-    _labels("tgwebhook_request_duration_seconds"), buckets=ACK_BUCKETS,
-)  # fmt: skip
+    "tgwebhook_request_duration_seconds",
+    _help("tgwebhook_request_duration_seconds"),
+    _labels("tgwebhook_request_duration_seconds"),
+    buckets=ACK_BUCKETS,
+)
 UPDATES = Counter(
     "tgwebhook_updates_total", _help("tgwebhook_updates_total"), _labels("tgwebhook_updates_total")
 )
@@ -234,18 +238,21 @@ STORE_FAILURES = Counter(
     _labels("tgwebhook_store_failures_total"),
 )
 FORWARD_DURATION = Histogram(
-    "tgwebhook_forward_duration_seconds", _help("tgwebhook_forward_duration_seconds"),
-    _labels("tgwebhook_forward_duration_seconds"), buckets=FORWARD_BUCKETS,
-)  # fmt: skip
+    "tgwebhook_forward_duration_seconds",
+    _help("tgwebhook_forward_duration_seconds"),
+    _labels("tgwebhook_forward_duration_seconds"),
+    buckets=FORWARD_BUCKETS,
+)
 FORWARD_ATTEMPTS = Counter(
     "tgwebhook_forward_attempts_total",
     _help("tgwebhook_forward_attempts_total"),
     _labels("tgwebhook_forward_attempts_total"),
 )
 POLL_ERRORS = Counter(
-    "tgwebhook_telegram_poll_errors_total", _help("tgwebhook_telegram_poll_errors_total"),
+    "tgwebhook_telegram_poll_errors_total",
+    _help("tgwebhook_telegram_poll_errors_total"),
     _labels("tgwebhook_telegram_poll_errors_total"),
-)  # fmt: skip
+)
 NOTIFICATIONS = Counter(
     "tgwebhook_notifications_total",
     _help("tgwebhook_notifications_total"),

@@ -14,12 +14,24 @@ from core.storage_copy import copy_store
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("migrate-store", help="copy updates and alert state between "
-                                 "stores (e.g. SQLite to PostgreSQL); idempotent")  # fmt: skip
-    parser.add_argument("--from", dest="source", required=True, metavar="URL",
-                        help="source store: sqlite:///path, a path, or postgresql://...")  # fmt: skip
-    parser.add_argument("--to", dest="target", required=True, metavar="URL",
-                        help="target store (created and migrated if empty)")  # fmt: skip
+    parser = commands.add_parser(
+        "migrate-store",
+        help="copy updates and alert state between stores (e.g. SQLite to PostgreSQL); idempotent",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="source store: sqlite:///path, a path, or postgresql://...",
+    )
+    parser.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="target store (created and migrated if empty)",
+    )
     parser.set_defaults(handler=run)
 
 

@@ -15,10 +15,22 @@ from core.storage import AlertState, AlertTransition, CertificateCheck, Observat
 
 CHUNK = 2000
 UPDATE_COLUMNS = (
-    "bot", "update_id", "type", "chat_key", "received_at", "conforms", "body", "state",
-    "attempts", "next_attempt_at", "claimed_until", "delivered_at", "last_error", "claimed_by",
+    "bot",
+    "update_id",
+    "type",
+    "chat_key",
+    "received_at",
+    "conforms",
+    "body",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "claimed_until",
+    "delivered_at",
+    "last_error",
+    "claimed_by",
     "replayed_at",
-)  # fmt: skip
+)
 OBSERVATION_COLUMNS = tuple(f.name for f in fields(Observation))
 TRANSITION_COLUMNS = tuple(f.name for f in fields(AlertTransition) if f.name != "id")
 STATE_COLUMNS = tuple(f.name for f in fields(AlertState))
@@ -29,14 +41,15 @@ def copy_store(source, target) -> dict[str, int]:
     """Copy everything the target lacks; {table: rows copied}."""
     return {
         "updates": copy_updates(source, target),
-        "observations": append_newer(source, target, "observations", OBSERVATION_COLUMNS,
-                                     "observed_at"),
-        "alert_transitions": append_newer(source, target, "alert_transitions",
-                                          TRANSITION_COLUMNS, "at"),
+        "observations": append_newer(
+            source, target, "observations", OBSERVATION_COLUMNS, "observed_at"
+        ),
+        "alert_transitions": append_newer(
+            source, target, "alert_transitions", TRANSITION_COLUMNS, "at"
+        ),
         "alert_states": copy_keyed(source, target, "alert_states", STATE_COLUMNS),
-        "certificate_checks": copy_keyed(source, target, "certificate_checks",
-                                         CERTIFICATE_COLUMNS),
-    }  # fmt: skip
+        "certificate_checks": copy_keyed(source, target, "certificate_checks", CERTIFICATE_COLUMNS),
+    }
 
 
 def insert_sql(table: str, columns: Sequence[str], conflict: str) -> str:

@@ -23,9 +23,15 @@ HEARTBEAT = (
 
 def claim_params(update: IncomingUpdate, forward: bool) -> tuple:
     return (
-        update.bot, update.update_id, update.type, update.chat_key, update.received_at,
-        int(update.conforms), update.body, PENDING if forward else STORED,
-    )  # fmt: skip
+        update.bot,
+        update.update_id,
+        update.type,
+        update.chat_key,
+        update.received_at,
+        int(update.conforms),
+        update.body,
+        PENDING if forward else STORED,
+    )
 
 
 class IngestVerbs:

@@ -19,8 +19,9 @@ TAKE = (
 class LeaseVerbs:
     """Mixed into SqliteStore and PostgresStore; uses their `read` and `write`."""
 
-    def take_lease(self, name: str, holder: str, now: float, seconds: float,
-                   replacing: str | None = None) -> bool:  # fmt: skip
+    def take_lease(
+        self, name: str, holder: str, now: float, seconds: float, replacing: str | None = None
+    ) -> bool:
         """Take or renew `name` for `holder` until now + seconds; False while another holds it
         (unless that other is `replacing`: a holder known to be dead)."""
         params = (name, holder, now + seconds, now, replacing)

@@ -114,11 +114,18 @@ class MonitorVerbs:
                 " severity, summary, details, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING id",
                 (
-                    transition.bot, transition.alert, transition.kind, transition.old_state,
-                    transition.new_state, transition.at, transition.severity, transition.summary,
-                    json.dumps(dict(transition.details), default=str), transition.started_at,
+                    transition.bot,
+                    transition.alert,
+                    transition.kind,
+                    transition.old_state,
+                    transition.new_state,
+                    transition.at,
+                    transition.severity,
+                    transition.summary,
+                    json.dumps(dict(transition.details), default=str),
+                    transition.started_at,
                 ),
-            ).fetchone()[0]  # fmt: skip
+            ).fetchone()[0]
             conn.executemany(
                 "INSERT INTO notifications (transition_id, channel, state, next_attempt_at,"
                 " created_at) VALUES (?, ?, ?, ?, ?)",
@@ -146,7 +153,7 @@ class MonitorVerbs:
                     t.old_state,
                     version,
                 ),
-            ).rowcount  # fmt: skip
+            ).rowcount
             == 1
         )
 
@@ -214,8 +221,9 @@ class MonitorVerbs:
             for row in rows
         ]
 
-    def finish_notification(self, notification: Notification, sent: bool, now: float,
-                            error: str = "") -> bool:  # fmt: skip
+    def finish_notification(
+        self, notification: Notification, sent: bool, now: float, error: str = ""
+    ) -> bool:
         """Mark a claimed row sent or failed for good; False if the lease was lost meanwhile."""
         with self.write() as conn:
             return (
@@ -230,7 +238,7 @@ class MonitorVerbs:
                         notification.lease,
                         SENDING,
                     ),
-                ).rowcount  # fmt: skip
+                ).rowcount
                 == 1
             )
 

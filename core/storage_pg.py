@@ -124,10 +124,15 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
             with self._lock:
                 if self._pid != os.getpid():
                     self._pool = ConnectionPool(
-                        self.url, kwargs=self._kwargs, min_size=1, max_size=POOL_SIZE,
-                        timeout=self.timeout, open=True, name="tgwebhook",
+                        self.url,
+                        kwargs=self._kwargs,
+                        min_size=1,
+                        max_size=POOL_SIZE,
+                        timeout=self.timeout,
+                        open=True,
+                        name="tgwebhook",
                         check=ConnectionPool.check_connection,  # reconnect after a failover
-                    )  # fmt: skip
+                    )
                     self._pid = os.getpid()
         return self._pool
 

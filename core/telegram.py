@@ -38,8 +38,13 @@ def redact(text: str, token: Secret | str = "") -> str:
 
 
 class TelegramClient:
-    def __init__(self, token: Secret, api_base: str, timeout: float = 10.0,
-                 session: requests.Session | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        token: Secret,
+        api_base: str,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+    ) -> None:
         self._token = token
         self._base = api_base.rstrip("/")
         self._timeout = timeout
@@ -70,8 +75,11 @@ class TelegramClient:
             envelope = None
         if not isinstance(envelope, dict):
             permanent = response.status_code in PERMANENT_CODES
-            raise TelegramError(f"HTTP {response.status_code} without a Bot API answer",
-                                response.status_code, permanent=permanent)  # fmt: skip
+            raise TelegramError(
+                f"HTTP {response.status_code} without a Bot API answer",
+                response.status_code,
+                permanent=permanent,
+            )
         if envelope.get("ok"):
             return envelope.get("result")
         code = envelope.get("error_code") or response.status_code
@@ -89,11 +97,20 @@ class TelegramClient:
     def get_webhook_info(self) -> dict:
         return self.call("getWebhookInfo")
 
-    def set_webhook(self, url: str, *, secret_token: Secret, max_connections: int = 40,
-                    allowed_updates: tuple[str, ...] = (), drop_pending_updates: bool = False,
-                    ) -> bool:  # fmt: skip
-        params: dict[str, Any] = {"url": url, "max_connections": max_connections,
-                                  "drop_pending_updates": drop_pending_updates}  # fmt: skip
+    def set_webhook(
+        self,
+        url: str,
+        *,
+        secret_token: Secret,
+        max_connections: int = 40,
+        allowed_updates: tuple[str, ...] = (),
+        drop_pending_updates: bool = False,
+    ) -> bool:
+        params: dict[str, Any] = {
+            "url": url,
+            "max_connections": max_connections,
+            "drop_pending_updates": drop_pending_updates,
+        }
         if secret_token:
             params["secret_token"] = secret_token.reveal()
         # An empty list means "all types" to Telegram only when sent; omit to keep the current.

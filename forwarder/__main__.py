@@ -24,8 +24,11 @@ def main() -> int:
     settings = settings_or_exit()
     configure_logging(settings)
     try:
-        store = open_store(settings.db, timeout=settings.store_timeout_seconds,
-                           synchronous=settings.sqlite_synchronous)  # fmt: skip
+        store = open_store(
+            settings.db,
+            timeout=settings.store_timeout_seconds,
+            synchronous=settings.sqlite_synchronous,
+        )
     except (StoreError, OSError) as exc:
         log.error("cannot open the store %s: %s", settings.db, exc)
         return 2
@@ -34,9 +37,13 @@ def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: dispatcher.stop())
     report_store_only(store, sorted(set(settings.bots) - set(dispatcher.bots)))
-    log.info("forwarding bot(s) %s, %d chats each, lease %.0f s, owner %s",
-             ", ".join(dispatcher.bots) or "(none)", settings.forward_concurrency,
-             lease_seconds(settings), dispatcher.owner)  # fmt: skip
+    log.info(
+        "forwarding bot(s) %s, %d chats each, lease %.0f s, owner %s",
+        ", ".join(dispatcher.bots) or "(none)",
+        settings.forward_concurrency,
+        lease_seconds(settings),
+        dispatcher.owner,
+    )
     try:
         dispatcher.run()
     finally:

@@ -75,9 +75,11 @@ def age(seconds: float) -> str:
 
 def row_line(update: QueuedUpdate, now: float) -> str:
     error = (update.last_error or "")[:ERROR_CHARS]
-    return (f"{update.id:>8} {update.bot:<12} {update.update_id:>11} {update.type:<16} "
-            f"{update.chat_key:<16} {update.attempts:>3} {age(now - update.received_at):>7}  "
-            f"{error}")  # fmt: skip
+    return (
+        f"{update.id:>8} {update.bot:<12} {update.update_id:>11} {update.type:<16} "
+        f"{update.chat_key:<16} {update.attempts:>3} {age(now - update.received_at):>7}  "
+        f"{error}"
+    )
 
 
 HEADER = f"{'id':>8} {'bot':<12} {'update_id':>11} {'type':<16} {'chat':<16} {'try':>3} {'age':>7}"
@@ -123,8 +125,13 @@ def run_show(args: argparse.Namespace) -> int:
 def run_replay(args: argparse.Namespace) -> int:
     settings, store = open_for(args)
     forwarding = {name for name, bot in settings.bots.items() if bot.forward_url}
-    return change(args, store, forwarding,
-                  lambda ids, bot: store.replay_dead(ids, time.time(), bot), "replayed")  # fmt: skip
+    return change(
+        args,
+        store,
+        forwarding,
+        lambda ids, bot: store.replay_dead(ids, time.time(), bot),
+        "replayed",
+    )
 
 
 def run_drop(args: argparse.Namespace) -> int:
@@ -175,16 +182,25 @@ def run_queue(args: argparse.Namespace) -> int:
     stats = store.queue_stats(bots, now)
     heads = store.chat_heads(args.bot, args.limit)
     if args.json:
-        print(json.dumps({
-            "bots": [{**asdict(s), "forwarding": bool(settings.bots[s.bot].forward_url)}
-                     for s in stats],
-            "heads": [{"waiting": h.waiting, **as_dict(h.head)} for h in heads],
-        }, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "bots": [
+                        {**asdict(s), "forwarding": bool(settings.bots[s.bot].forward_url)}
+                        for s in stats
+                    ],
+                    "heads": [{"waiting": h.waiting, **as_dict(h.head)} for h in heads],
+                },
+                indent=2,
+            )
+        )
         return 0
     for s in stats:
         mode = "forwarding" if settings.bots[s.bot].forward_url else "store only"
-        print(f"bot {s.bot} ({mode}): depth {s.depth}, oldest {age(s.oldest_age_seconds)}, "
-              f"dead letters {s.dead_letters}")  # fmt: skip
+        print(
+            f"bot {s.bot} ({mode}): depth {s.depth}, oldest {age(s.oldest_age_seconds)}, "
+            f"dead letters {s.dead_letters}"
+        )
     if heads:
         print(f"\nchat heads (oldest first):\n{HEADER} {'wait':>5} {'state':<10}  last error")
     for head in heads:

@@ -36,8 +36,14 @@ def budget_of(settings: Settings) -> policy.Budget:
 class Courier:
     """Per worker thread: its own HTTP session to the backends and Bot API clients."""
 
-    def __init__(self, store, settings: Settings, owner: str, watch: OutageWatch,
-                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store,
+        settings: Settings,
+        owner: str,
+        watch: OutageWatch,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.owner = owner
@@ -66,19 +72,31 @@ class Courier:
         attempts = update.attempts + 1
         budget = self.budget if update.body is not None else policy.Budget(1, 0, 0)
         outage = update.body is not None and self.watch.record_failure(update.bot, update.chat_key)
-        decision = policy.after_failure(attempts, update.budget_from, now, budget,
-                                        answer.retry_after, random.random(), outage)  # fmt: skip
+        decision = policy.after_failure(
+            attempts, update.budget_from, now, budget, answer.retry_after, random.random(), outage
+        )
         if decision.dead:
             self.store.record_dead(update.id, self.owner, answer.error)
-            log.error("update %s of bot %s is a dead letter after %d attempts: %s "
-                      "(python app.py dlq show %s)", update.update_id, update.bot, attempts,
-                      answer.error, update.id)  # fmt: skip
+            log.error(
+                "update %s of bot %s is a dead letter after %d attempts: %s "
+                "(python app.py dlq show %s)",
+                update.update_id,
+                update.bot,
+                attempts,
+                answer.error,
+                update.id,
+            )
             return "dead"
         self.store.record_retry(update.id, self.owner, decision.next_attempt_at, answer.error)
-        log.warning("update %s of bot %s not delivered (attempt %d%s): %s; retry in %.1f s",
-                    update.update_id, update.bot, attempts,
-                    ", bot failing in several chats: not counted" if outage else "",
-                    answer.error, decision.next_attempt_at - now)  # fmt: skip
+        log.warning(
+            "update %s of bot %s not delivered (attempt %d%s): %s; retry in %.1f s",
+            update.update_id,
+            update.bot,
+            attempts,
+            ", bot failing in several chats: not counted" if outage else "",
+            answer.error,
+            decision.next_attempt_at - now,
+        )
         return "retry"
 
     def _delivered(self, update: QueuedUpdate, answer: Answer) -> str:
@@ -91,8 +109,11 @@ class Courier:
         if not self.store.record_delivered(
             update.id, self.owner, self.clock(), hold=reply is not None
         ):
-            log.warning("lease on update %s of bot %s expired during delivery; another claimer "
-                        "owns it now", update.update_id, update.bot)  # fmt: skip
+            log.warning(
+                "lease on update %s of bot %s expired during delivery; another claimer owns it now",
+                update.update_id,
+                update.bot,
+            )
             return "delivered"
         if problem:
             self._reply_failed(update, "?", problem)
@@ -117,8 +138,13 @@ class Courier:
 
     def _reply_failed(self, update: QueuedUpdate, method: str, why: str) -> None:
         metrics.FORWARD_ATTEMPTS.labels(update.bot, "reply_failed").inc()
-        log.warning("webhook reply %s to update %s of bot %s failed: %s",
-                    method, update.update_id, update.bot, why)  # fmt: skip
+        log.warning(
+            "webhook reply %s to update %s of bot %s failed: %s",
+            method,
+            update.update_id,
+            update.bot,
+            why,
+        )
 
     def _release(self, update: QueuedUpdate) -> None:
         try:
@@ -128,9 +154,11 @@ class Courier:
 
     def _client(self, bot: str) -> TelegramClient:
         if bot not in self._telegram:
-            self._telegram[bot] = TelegramClient(self.settings.bots[bot].token,
-                                                 self.settings.api_base,
-                                                 self.settings.http_timeout_seconds)  # fmt: skip
+            self._telegram[bot] = TelegramClient(
+                self.settings.bots[bot].token,
+                self.settings.api_base,
+                self.settings.http_timeout_seconds,
+            )
         return self._telegram[bot]
 
     def close(self) -> None:

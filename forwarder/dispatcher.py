@@ -35,8 +35,9 @@ def lease_seconds(settings: Settings) -> float:
 
 
 def drain_seconds(settings: Settings) -> float:
-    return min(settings.forward_timeout_seconds + settings.http_timeout_seconds + 1.0,
-               MAX_DRAIN_SECONDS)  # fmt: skip
+    return min(
+        settings.forward_timeout_seconds + settings.http_timeout_seconds + 1.0, MAX_DRAIN_SECONDS
+    )
 
 
 def take_over_dead_leases(store, now: float) -> int:
@@ -46,15 +47,21 @@ def take_over_dead_leases(store, now: float) -> int:
     for owner in store.lease_holders(now):
         if is_dead_here(owner):
             count = store.expire_leases(owner)
-            log.warning("forwarder %s is gone: taking over its %d in-flight update(s)", owner,
-                        count)  # fmt: skip
+            log.warning(
+                "forwarder %s is gone: taking over its %d in-flight update(s)", owner, count
+            )
             freed += count
     return freed
 
 
 class Dispatcher:
-    def __init__(self, store, settings: Settings, owner: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store,
+        settings: Settings,
+        owner: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.owner = owner or process_identity()
@@ -133,8 +140,11 @@ class Dispatcher:
         try:
             courier.deliver(update)
         except Exception:  # the edge: one update's surprise must not kill the worker
-            log.exception("delivering update %s of bot %s failed; its lease will expire",
-                          update.update_id, update.bot)  # fmt: skip
+            log.exception(
+                "delivering update %s of bot %s failed; its lease will expire",
+                update.update_id,
+                update.bot,
+            )
         finally:
             with self._lock:
                 self.in_flight[update.bot] -= 1
@@ -149,8 +159,11 @@ class Dispatcher:
             self._jobs.put(None)
         left = self._busy()
         if left:
-            log.warning("stopping with %d deliveries still in flight; their leases will expire "
-                        "and they will be delivered again", left)  # fmt: skip
+            log.warning(
+                "stopping with %d deliveries still in flight; their leases will expire "
+                "and they will be delivered again",
+                left,
+            )
         return not left
 
     def _busy(self) -> int:

@@ -48,8 +48,9 @@ class Backend:
         started = time.monotonic()
         try:
             # Telegram does not follow redirects; neither do we (a 3xx is a failure).
-            response = self.session.post(url, data=body, headers=headers, timeout=self.timeout,
-                                         allow_redirects=False)  # fmt: skip
+            response = self.session.post(
+                url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except requests.RequestException as exc:
             return Answer(None, time.monotonic() - started, error=describe(exc, url))
         duration = time.monotonic() - started

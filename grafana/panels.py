@@ -18,8 +18,14 @@ Json = dict[str, Any]
 
 
 def target(expr: str, legend: str = "", ref: str = "A", **extra: Any) -> Json:
-    return {"datasource": DS, "expr": expr, "legendFormat": legend, "range": True, "refId": ref,
-            **extra}  # fmt: skip
+    return {
+        "datasource": DS,
+        "expr": expr,
+        "legendFormat": legend,
+        "range": True,
+        "refId": ref,
+        **extra,
+    }
 
 
 def targets(*pairs: tuple[str, str]) -> list[Json]:
@@ -40,8 +46,9 @@ GREEN_RED = thresholds(("green", None), ("red", 1))
 
 
 def value_map(*entries: tuple[str, str, str]) -> list[Json]:
-    options = {v: {"color": color, "index": i, "text": text}
-               for i, (v, text, color) in enumerate(entries)}  # fmt: skip
+    options = {
+        v: {"color": color, "index": i, "text": text} for i, (v, text, color) in enumerate(entries)
+    }
     return [{"type": "value", "options": options}]
 
 
@@ -49,43 +56,78 @@ FIRING_MAP = value_map(("0", "ok", "green"), ("1", "FIRING", "red"))
 URL_MAP = value_map(("0", "MISMATCH", "red"), ("1", "ours", "green"))
 
 
-def panel(kind: str, title: str, description: str, tgts: list[Json], unit: str,
-          **extra: Any) -> Json:  # fmt: skip
+def panel(
+    kind: str, title: str, description: str, tgts: list[Json], unit: str, **extra: Any
+) -> Json:
     """A panel without id and gridPos (the Layout places it)."""
     defaults: Json = {"unit": unit, "color": {"mode": extra.pop("color_mode", "palette-classic")}}
     for key in ("thresholds", "mappings", "min", "max", "noValue", "decimals"):
         if key in extra:
             defaults[key] = extra.pop(key)
-    overrides = [{"matcher": {"id": "byName", "options": name},
-                  "properties": [{"id": "unit", "value": other}]}
-                 for name, other in extra.pop("unit_overrides", {}).items()]  # fmt: skip
-    return {"type": kind, "title": title, "description": description, "datasource": DS,
-            "fieldConfig": {"defaults": defaults, "overrides": overrides}, "targets": tgts,
-            "options": extra.pop("options", {}), **extra}  # fmt: skip
+    overrides = [
+        {
+            "matcher": {"id": "byName", "options": name},
+            "properties": [{"id": "unit", "value": other}],
+        }
+        for name, other in extra.pop("unit_overrides", {}).items()
+    ]
+    return {
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "fieldConfig": {"defaults": defaults, "overrides": overrides},
+        "targets": tgts,
+        "options": extra.pop("options", {}),
+        **extra,
+    }
 
 
 def timeseries(title: str, description: str, tgts: list[Json], unit: str, **extra: Any) -> Json:
-    options = {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
-               "tooltip": {"mode": "multi", "sort": "desc"}}  # fmt: skip
+    options = {
+        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+        "tooltip": {"mode": "multi", "sort": "desc"},
+    }
     return panel("timeseries", title, description, tgts, unit, options=options, **extra)
 
 
-def stat(title: str, description: str, tgts: list[Json], unit: str, text_mode: str = "auto",
-         **extra: Any) -> Json:  # fmt: skip
-    options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-               "colorMode": "value", "graphMode": "none", "justifyMode": "auto",
-               "orientation": "auto", "textMode": text_mode}  # fmt: skip
+def stat(
+    title: str, description: str, tgts: list[Json], unit: str, text_mode: str = "auto", **extra: Any
+) -> Json:
+    options = {
+        "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+        "colorMode": "value",
+        "graphMode": "none",
+        "justifyMode": "auto",
+        "orientation": "auto",
+        "textMode": text_mode,
+    }
     extra.setdefault("thresholds", thresholds(("green", None)))
-    return panel("stat", title, description, tgts, unit, options=options,
-                 color_mode="thresholds", **extra)  # fmt: skip
+    return panel(
+        "stat", title, description, tgts, unit, options=options, color_mode="thresholds", **extra
+    )
 
 
 def state_timeline(title: str, description: str, tgts: list[Json]) -> Json:
-    options = {"mergeValues": True, "showValue": "never", "alignValue": "left", "rowHeight": 0.9,
-               "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False},
-               "tooltip": {"mode": "single", "sort": "none"}}  # fmt: skip
-    return panel("state-timeline", title, description, tgts, "short", options=options,
-                 color_mode="thresholds", thresholds=GREEN_RED, mappings=FIRING_MAP)  # fmt: skip
+    options = {
+        "mergeValues": True,
+        "showValue": "never",
+        "alignValue": "left",
+        "rowHeight": 0.9,
+        "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False},
+        "tooltip": {"mode": "single", "sort": "none"},
+    }
+    return panel(
+        "state-timeline",
+        title,
+        description,
+        tgts,
+        "short",
+        options=options,
+        color_mode="thresholds",
+        thresholds=GREEN_RED,
+        mappings=FIRING_MAP,
+    )
 
 
 class Layout:
@@ -97,9 +139,16 @@ class Layout:
 
     def row(self, title: str) -> None:
         self._wrap()
-        self.panels.append({"type": "row", "title": title, "collapsed": False, "panels": [],
-                            "id": len(self.panels) + 1,
-                            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y}})  # fmt: skip
+        self.panels.append(
+            {
+                "type": "row",
+                "title": title,
+                "collapsed": False,
+                "panels": [],
+                "id": len(self.panels) + 1,
+                "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y},
+            }
+        )
         self.y += 1
 
     def add(self, width: int, height: int, *panels: Json) -> None:
@@ -122,17 +171,40 @@ class Layout:
 
 
 def datasource_variable() -> Json:
-    return {"name": "datasource", "label": "Data source", "type": "datasource",
-            "query": "prometheus", "current": {}, "hide": 0, "includeAll": False,
-            "multi": False, "options": [], "refresh": 1, "regex": "", "skipUrlSync": False}  # fmt: skip
+    return {
+        "name": "datasource",
+        "label": "Data source",
+        "type": "datasource",
+        "query": "prometheus",
+        "current": {},
+        "hide": 0,
+        "includeAll": False,
+        "multi": False,
+        "options": [],
+        "refresh": 1,
+        "regex": "",
+        "skipUrlSync": False,
+    }
 
 
 def query_variable(name: str, label: str, query: str, multi: bool = False) -> Json:
-    variable = {"name": name, "label": label, "type": "query", "datasource": DS,
-                "definition": query,
-                "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-                "current": {}, "hide": 0, "includeAll": multi, "multi": multi, "options": [],
-                "refresh": 2, "regex": "", "skipUrlSync": False, "sort": 1}  # fmt: skip
+    variable = {
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": DS,
+        "definition": query,
+        "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        "current": {},
+        "hide": 0,
+        "includeAll": multi,
+        "multi": multi,
+        "options": [],
+        "refresh": 2,
+        "regex": "",
+        "skipUrlSync": False,
+        "sort": 1,
+    }
     if multi:
         variable["allValue"] = ".+"
     return variable
@@ -143,22 +215,57 @@ def variables(multi_bot: bool) -> list[Json]:
     return [
         datasource_variable(),
         query_variable("job", "Job", "label_values(tgwebhook_build_info, job)"),
-        query_variable("instance", "Appliance",
-                       'label_values(tgwebhook_build_info{job=~"$job"}, instance)'),
+        query_variable(
+            "instance", "Appliance", 'label_values(tgwebhook_build_info{job=~"$job"}, instance)'
+        ),
         query_variable("bot", "Bot", bots, multi=multi_bot),
-    ]  # fmt: skip
+    ]
 
 
 def dashboard(uid: str, title: str, description: str, panels: list[Json], multi_bot: bool) -> Json:
-    links = [{"title": "tgwebhook", "type": "dashboards", "tags": ["tgwebhook"], "asDropdown": False,
-              "includeVars": True, "keepTime": True, "icon": "external link", "targetBlank": False,
-              "tooltip": "", "url": ""}]  # fmt: skip
-    annotations = [{"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-                    "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
-                    "name": "Annotations & Alerts", "type": "dashboard"}]  # fmt: skip
-    return {"uid": uid, "title": title, "description": description, "tags": ["tgwebhook"],
-            "schemaVersion": SCHEMA_VERSION, "version": 1, "editable": True,
-            "graphTooltip": 1, "fiscalYearStartMonth": 0, "liveNow": False, "refresh": "30s",
-            "time": {"from": "now-3h", "to": "now"}, "timepicker": {}, "timezone": "",
-            "weekStart": "", "annotations": {"list": annotations}, "links": links,
-            "templating": {"list": variables(multi_bot)}, "panels": panels}  # fmt: skip
+    links = [
+        {
+            "title": "tgwebhook",
+            "type": "dashboards",
+            "tags": ["tgwebhook"],
+            "asDropdown": False,
+            "includeVars": True,
+            "keepTime": True,
+            "icon": "external link",
+            "targetBlank": False,
+            "tooltip": "",
+            "url": "",
+        }
+    ]
+    annotations = [
+        {
+            "builtIn": 1,
+            "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+            "enable": True,
+            "hide": True,
+            "iconColor": "rgba(0, 211, 255, 1)",
+            "name": "Annotations & Alerts",
+            "type": "dashboard",
+        }
+    ]
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["tgwebhook"],
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "editable": True,
+        "graphTooltip": 1,
+        "fiscalYearStartMonth": 0,
+        "liveNow": False,
+        "refresh": "30s",
+        "time": {"from": "now-3h", "to": "now"},
+        "timepicker": {},
+        "timezone": "",
+        "weekStart": "",
+        "annotations": {"list": annotations},
+        "links": links,
+        "templating": {"list": variables(multi_bot)},
+        "panels": panels,
+    }

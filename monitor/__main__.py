@@ -29,8 +29,9 @@ PRUNE_INTERVAL_SECONDS = 3600.0
 CERTIFICATE_INTERVAL_SECONDS = 86400.0
 
 
-def build_scheduler(ctx: jobs.MonitorContext, leadership: Leadership | None = None
-                    ) -> BlockingScheduler:  # fmt: skip
+def build_scheduler(
+    ctx: jobs.MonitorContext, leadership: Leadership | None = None
+) -> BlockingScheduler:
     """The jobs; with `leadership`, each runs only while this process holds the lease."""
     scheduler = BlockingScheduler(timezone=dt.UTC)
     now = dt.datetime.now(dt.UTC)
@@ -39,25 +40,40 @@ def build_scheduler(ctx: jobs.MonitorContext, leadership: Leadership | None = No
     def every(func, seconds: float, job_id: str, args: tuple, first: dt.datetime | None = None):
         # next_run_time=None would add the job paused; omitted, the first run is one interval on.
         start = {"next_run_time": first} if first else {}
-        scheduler.add_job(run_if_leading, "interval", seconds=seconds, id=job_id,
-                          args=(leadership, func, *args),
-                          max_instances=1, coalesce=True,  # a slow run is never stacked
-                          misfire_grace_time=max(1, int(seconds)), **start)  # fmt: skip
+        scheduler.add_job(
+            run_if_leading,
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            args=(leadership, func, *args),
+            max_instances=1,
+            coalesce=True,  # a slow run is never stacked
+            misfire_grace_time=max(1, int(seconds)),
+            **start,
+        )
 
     for bot in ctx.settings.bots:
         every(jobs.watch_bot, interval, f"watch:{bot}", (ctx, bot), first=now)
     every(jobs.deliver_notifications, DELIVER_INTERVAL_SECONDS, "deliver", (ctx,))
     every(jobs.prune, PRUNE_INTERVAL_SECONDS, "prune", (ctx,), first=now + dt.timedelta(minutes=1))
     if jobs.https_bots(ctx):
-        every(jobs.check_certificates, CERTIFICATE_INTERVAL_SECONDS, "certificates", (ctx,),
-              first=now)  # fmt: skip
+        every(
+            jobs.check_certificates, CERTIFICATE_INTERVAL_SECONDS, "certificates", (ctx,), first=now
+        )
     if "alertmanager" in ctx.notifiers:
         every(jobs.refresh_alertmanager, REFRESH_SECONDS, "alertmanager-refresh", (ctx,))
     if leadership:
         leadership.on_gain = lambda: run_now(scheduler, ("watch:", "certificates"))
-        scheduler.add_job(leadership.renew, "interval", seconds=leadership.seconds / 3,
-                          id="leadership", max_instances=1, coalesce=True,
-                          misfire_grace_time=1, next_run_time=now)  # fmt: skip
+        scheduler.add_job(
+            leadership.renew,
+            "interval",
+            seconds=leadership.seconds / 3,
+            id="leadership",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=1,
+            next_run_time=now,
+        )
     return scheduler
 
 
@@ -84,8 +100,11 @@ def main() -> int:
     configure_logging(settings)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per run is noise
     try:
-        store = open_store(settings.db, timeout=settings.store_timeout_seconds,
-                           synchronous=settings.sqlite_synchronous)  # fmt: skip
+        store = open_store(
+            settings.db,
+            timeout=settings.store_timeout_seconds,
+            synchronous=settings.sqlite_synchronous,
+        )
         ctx = jobs.MonitorContext.build(settings, store)
     except (StoreError, OSError, ValueError) as exc:
         log.error("monitor cannot start: %s", exc)
@@ -94,8 +113,12 @@ def main() -> int:
     leadership = Leadership(store, settings.leader_lease_seconds)
     scheduler = build_scheduler(ctx, leadership)
     stop_on_signals(scheduler)
-    log.info("monitor: %d bots polled every %g s; channels: %s", len(ctx.clients),
-             settings.poll_interval_seconds, ", ".join(ctx.notifiers) or "none")  # fmt: skip
+    log.info(
+        "monitor: %d bots polled every %g s; channels: %s",
+        len(ctx.clients),
+        settings.poll_interval_seconds,
+        ", ".join(ctx.notifiers) or "none",
+    )
     scheduler.start()
     leadership.release()  # a clean stop hands over at once, not after the lease runs out
     store.close()

@@ -46,8 +46,15 @@ def transition(
     return None
 
 
-def make(current: AlertState, kind: str, new: State, now: float, severity: str, summary: str,
-         finding: Finding | None = None) -> AlertTransition:  # fmt: skip
+def make(
+    current: AlertState,
+    kind: str,
+    new: State,
+    now: float,
+    severity: str,
+    summary: str,
+    finding: Finding | None = None,
+) -> AlertTransition:
     started = current.changed_at if current.state == State.FIRING else now
     return AlertTransition(
         bot=current.bot,
@@ -63,8 +70,13 @@ def make(current: AlertState, kind: str, new: State, now: float, severity: str, 
     )
 
 
-def plan(states: Iterable[AlertState], bot: str, evaluation: Evaluation, now: float,
-         repeat_seconds: float) -> list[tuple[AlertTransition, int]]:  # fmt: skip
+def plan(
+    states: Iterable[AlertState],
+    bot: str,
+    evaluation: Evaluation,
+    now: float,
+    repeat_seconds: float,
+) -> list[tuple[AlertTransition, int]]:
     """Transitions for one bot's evaluation, each with the version it expects to replace."""
     known = {s.alert: s for s in states if s.bot == bot}
     found = {f.alert: f for f in evaluation.findings}
@@ -79,8 +91,14 @@ def plan(states: Iterable[AlertState], bot: str, evaluation: Evaluation, now: fl
     return planned
 
 
-def apply(store, bot: str, evaluation: Evaluation, now: float, repeat_seconds: float,
-          channels: Sequence[str]) -> list[AlertTransition]:  # fmt: skip
+def apply(
+    store,
+    bot: str,
+    evaluation: Evaluation,
+    now: float,
+    repeat_seconds: float,
+    channels: Sequence[str],
+) -> list[AlertTransition]:
     """Save every transition; returns those that won their compare-and-set."""
     saved = []
     for change, version in plan(store.alert_states(bot), bot, evaluation, now, repeat_seconds):

@@ -27,8 +27,9 @@ def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_file)
 
 
-def inspect(bot: str, url: str, now: float, timeout: float = 10.0,
-            ca_file: str | None = None) -> CertificateCheck:  # fmt: skip
+def inspect(
+    bot: str, url: str, now: float, timeout: float = 10.0, ca_file: str | None = None
+) -> CertificateCheck:
     """Handshake with the host of `url`; failing to connect at all raises OSError."""
     target = endpoint(url)
     context = tls_context(ca_file)

@@ -27,8 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     alerts.add_argument("--limit", type=int, default=20, help="history rows (default 20)")
     add_common(alerts, run_alerts)
     setter = commands.add_parser("set-webhook", help="point Telegram at this appliance")
-    setter.add_argument("--drop-pending-updates", action="store_true",
-                        help="discard the updates Telegram holds")  # fmt: skip
+    setter.add_argument(
+        "--drop-pending-updates", action="store_true", help="discard the updates Telegram holds"
+    )
     add_common(setter, run_set_webhook)
     deleter = commands.add_parser("delete-webhook", help="remove the webhook at Telegram")
     deleter.add_argument("--drop-pending-updates", action="store_true")
@@ -122,11 +123,19 @@ def set_one(settings: Settings, bot: str, generate: bool, drop: bool) -> dict[st
     if not secret and generate:
         path = webhook_setup.secret_path(settings, bot)
         secret, created = webhook_setup.secret_from_file(path)
-        result |= {"secret_token_file": str(path), "secret_created": created,
-                   "next_step": webhook_setup.how_to_configure(path)}  # fmt: skip
+        result |= {
+            "secret_token_file": str(path),
+            "secret_created": created,
+            "next_step": webhook_setup.how_to_configure(path),
+        }
     client = client_for(settings, bot)
-    client.set_webhook(url, secret_token=secret, max_connections=config.max_connections,
-                       allowed_updates=config.allowed_updates, drop_pending_updates=drop)  # fmt: skip
+    client.set_webhook(
+        url,
+        secret_token=secret,
+        max_connections=config.max_connections,
+        allowed_updates=config.allowed_updates,
+        drop_pending_updates=drop,
+    )
     result["webhook_info"] = describe(settings, bot, client.get_webhook_info(), time.time())
     return result
 
@@ -190,8 +199,16 @@ def run_alerts(args: argparse.Namespace) -> int:
         return 2
     out = Console()
     if args.json:
-        rows = [asdict(t) | {"notifications": [dict(zip(("channel", "state", "attempts",
-                "last_error"), n, strict=True)) for n in sends[t.id]]} for t in history]  # fmt: skip
+        rows = [
+            asdict(t)
+            | {
+                "notifications": [
+                    dict(zip(("channel", "state", "attempts", "last_error"), n, strict=True))
+                    for n in sends[t.id]
+                ]
+            }
+            for t in history
+        ]
         out.json({"firing": [asdict(s) for s in firing], "history": rows})
         return 0
     out.line(out.paint(f"Firing now: {len(firing)}", "bold"))

@@ -8,10 +8,22 @@ import sys
 from typing import Any, TextIO
 
 COLOURS = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
-STATUS_COLOURS = {"pass": "green", "ok": "green", "sent": "green", "resolved": "green",
-                  "fail": "red", "firing": "red", "failed": "red", "critical": "red",
-                  "warn": "yellow", "warning": "yellow", "skip": "dim", "pending": "yellow",
-                  "sending": "yellow", "repeat": "yellow"}  # fmt: skip
+STATUS_COLOURS = {
+    "pass": "green",
+    "ok": "green",
+    "sent": "green",
+    "resolved": "green",
+    "fail": "red",
+    "firing": "red",
+    "failed": "red",
+    "critical": "red",
+    "warn": "yellow",
+    "warning": "yellow",
+    "skip": "dim",
+    "pending": "yellow",
+    "sending": "yellow",
+    "repeat": "yellow",
+}
 
 
 class Console:

@@ -55,14 +55,15 @@ def register(commands: argparse._SubParsersAction, add_common) -> None:
         action="store_true",
         help="accept any port (a local Bot API server allows them)",
     )
-    parser.add_argument("--ca-file", help="trust this CA bundle instead of the system's")  # fmt: skip
+    parser.add_argument("--ca-file", help="trust this CA bundle instead of the system's")
     add_common(parser, run_doctor)
 
 
 def run_doctor(args: argparse.Namespace) -> int:
     settings, _ = setup_or_exit()
-    options = Options(args.allow_private, args.any_port, args.ca_file,
-                      settings.http_timeout_seconds)  # fmt: skip
+    options = Options(
+        args.allow_private, args.any_port, args.ca_file, settings.http_timeout_seconds
+    )
     out, failed, report = Console(), False, {}
     for bot in selected_bots(settings, args.bot):
         checks = diagnose(settings, bot, options)
@@ -124,8 +125,12 @@ def check_port(public: str, any_port: bool) -> Check:
     port = certificate.endpoint(public).port
     if port in TELEGRAM_PORTS or any_port:
         return Check("port allowed", "pass", str(port))
-    return Check("port allowed", "fail", f"Telegram does not call port {port}",
-                 "serve on 443, 80, 88 or 8443 (a reverse proxy can map it)")  # fmt: skip
+    return Check(
+        "port allowed",
+        "fail",
+        f"Telegram does not call port {port}",
+        "serve on 443, 80, 88 or 8443 (a reverse proxy can map it)",
+    )
 
 
 def check_dns(public: str, allow_private: bool) -> Check:
@@ -136,8 +141,12 @@ def check_dns(public: str, allow_private: bool) -> Check:
         return Check(name, "fail", f"{host}: {exc.strerror}", "add an A record for the host")
     private = sorted(a for a in found if not ipaddress.ip_address(a).is_global)
     if private and not allow_private:
-        return Check(name, "fail", f"{host} -> {', '.join(sorted(found))} (not public)",
-                     "point the A record at this host's public IPv4; Telegram uses IPv4 only")  # fmt: skip
+        return Check(
+            name,
+            "fail",
+            f"{host} -> {', '.join(sorted(found))} (not public)",
+            "point the A record at this host's public IPv4; Telegram uses IPv4 only",
+        )
     return Check(name, "pass", f"{host} -> {', '.join(sorted(found))}")
 
 
@@ -147,8 +156,12 @@ def check_tls(public: str, options: Options) -> tuple[Check, float | None]:
     try:
         result = certificate.inspect("", public, time.time(), options.timeout, options.ca_file)
     except OSError as exc:
-        return Check(name, "fail", f"cannot connect: {exc}",
-                     "open the port in the firewall and start the proxy"), None  # fmt: skip
+        return Check(
+            name,
+            "fail",
+            f"cannot connect: {exc}",
+            "open the port in the firewall and start the proxy",
+        ), None
     if result.error:
         fix = f"install a full chain from a public CA (e.g. Let's Encrypt) for {result.host}"
         return Check(name, "fail", result.error, fix), None
@@ -161,8 +174,12 @@ def expiry_check(days: float | None, threshold: int) -> Check:
     if days is None:
         return skipped(name)
     if days < threshold:
-        return Check(name, "fail", f"expires in {days:.1f} days",
-                     "renew the certificate (certbot renew) and reload the proxy")  # fmt: skip
+        return Check(
+            name,
+            "fail",
+            f"expires in {days:.1f} days",
+            "renew the certificate (certbot renew) and reload the proxy",
+        )
     return Check(name, "pass", f"{days:.0f} days left")
 
 
@@ -177,16 +194,24 @@ def check_livez(public: str, options: Options) -> Check:
     except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
         return Check(name, "fail", f"{url}: {exc}", "is the appliance running behind the proxy?")
     if status != 200:
-        return Check(name, "fail", f"{url} answered {status}",
-                     "route the public URL's paths to the appliance (TGWEBHOOK_LISTEN)")  # fmt: skip
+        return Check(
+            name,
+            "fail",
+            f"{url} answered {status}",
+            "route the public URL's paths to the appliance (TGWEBHOOK_LISTEN)",
+        )
     return Check(name, "pass", f"{url} answered 200")
 
 
 def check_secret(settings: Settings, bot: str) -> Check:
     if settings.bots[bot].secret_token:
         return Check("secret token configured", "pass", "set")
-    return Check("secret token configured", "fail", "anyone reaching the URL can post updates",
-                 "run `python app.py set-webhook`; it generates one and says where it is")  # fmt: skip
+    return Check(
+        "secret token configured",
+        "fail",
+        "anyone reaching the URL can post updates",
+        "run `python app.py set-webhook`; it generates one and says where it is",
+    )
 
 
 def check_webhook(settings: Settings, bot: str) -> Check:
@@ -199,5 +224,9 @@ def check_webhook(settings: Settings, bot: str) -> Check:
         return Check(name, "fail", f"getWebhookInfo: {exc}", "check the bot token")
     if expected and url == expected:
         return Check(name, "pass", url)
-    return Check(name, "fail", f"Telegram has {url or '(none)'}, expected {expected or '?'}",
-                 "run `python app.py set-webhook`")  # fmt: skip
+    return Check(
+        name,
+        "fail",
+        f"Telegram has {url or '(none)'}, expected {expected or '?'}",
+        "run `python app.py set-webhook`",
+    )

@@ -40,10 +40,19 @@ class MonitorContext:
     @classmethod
     def build(cls, settings: Settings, store, policy: RetryPolicy | None = None) -> MonitorContext:
         timeout = settings.http_timeout_seconds
-        clients = {name: TelegramClient(bot.token, settings.api_base, timeout)
-                   for name, bot in settings.bots.items() if bot.token}  # fmt: skip
-        return cls(settings, store, clients, build_notifiers(settings),
-                   rules.Thresholds.from_settings(settings), policy or RetryPolicy())  # fmt: skip
+        clients = {
+            name: TelegramClient(bot.token, settings.api_base, timeout)
+            for name, bot in settings.bots.items()
+            if bot.token
+        }
+        return cls(
+            settings,
+            store,
+            clients,
+            build_notifiers(settings),
+            rules.Thresholds.from_settings(settings),
+            policy or RetryPolicy(),
+        )
 
     def public_url(self, bot: str) -> str:
         return self.settings.bots[bot].public_url or self.settings.public_url
@@ -102,8 +111,12 @@ def prune(ctx: MonitorContext) -> None:
         )
         observations = ctx.store.prune_observations(now - OBSERVATION_RETENTION_SECONDS)
         ctx.store.prune_notifications(now - NOTIFICATION_RETENTION_SECONDS)
-        log.info("retention: %d update ids forgotten, %d bodies purged, %d observations dropped",
-                 forgotten, purged, observations)  # fmt: skip
+        log.info(
+            "retention: %d update ids forgotten, %d bodies purged, %d observations dropped",
+            forgotten,
+            purged,
+            observations,
+        )
     except Exception:
         log.exception("retention pruning failed")
 
@@ -117,8 +130,9 @@ def check_certificates(ctx: MonitorContext, ca_file: str | None = None) -> None:
     for bot in https_bots(ctx):
         url = ctx.public_url(bot)
         try:
-            check = certificate.inspect(bot, url, time.time(), ctx.settings.http_timeout_seconds,
-                                        ca_file)  # fmt: skip
+            check = certificate.inspect(
+                bot, url, time.time(), ctx.settings.http_timeout_seconds, ca_file
+            )
             ctx.store.save_certificate_check(check)
         except OSError as exc:  # unreachable: delivery_errors and doctor report that
             log.warning("certificate check of %s could not connect: %s", bot, exc)

@@ -23,8 +23,13 @@ LEASE_NAME = "monitor"
 
 
 class Leadership:
-    def __init__(self, store, seconds: float, on_gain: Callable[[], None] = lambda: None,
-                 holder: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store,
+        seconds: float,
+        on_gain: Callable[[], None] = lambda: None,
+        holder: str | None = None,
+    ) -> None:
         self.store = store
         self.seconds = seconds
         self.holder = holder or process_identity()

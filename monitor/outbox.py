@@ -19,8 +19,13 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 120.0
 
 
-def deliver_due(store, notifiers: Mapping[str, Notifier], policy: RetryPolicy, now: float,
-                lease_seconds: float = LEASE_SECONDS) -> int:  # fmt: skip
+def deliver_due(
+    store,
+    notifiers: Mapping[str, Notifier],
+    policy: RetryPolicy,
+    now: float,
+    lease_seconds: float = LEASE_SECONDS,
+) -> int:
     """Send every notification due at `now`; returns how many were sent."""
     if not store.has_due_notifications(now):
         return 0
@@ -30,8 +35,13 @@ def deliver_due(store, notifiers: Mapping[str, Notifier], policy: RetryPolicy, n
     return sent
 
 
-def deliver_one(store, notifiers: Mapping[str, Notifier], policy: RetryPolicy,
-                notification: Notification, now: float) -> bool:  # fmt: skip
+def deliver_one(
+    store,
+    notifiers: Mapping[str, Notifier],
+    policy: RetryPolicy,
+    notification: Notification,
+    now: float,
+) -> bool:
     channel = notification.channel
     notifier = notifiers.get(channel)
     try:
@@ -48,18 +58,31 @@ def deliver_one(store, notifiers: Mapping[str, Notifier], policy: RetryPolicy,
     return True
 
 
-def record_failure(store, policy: RetryPolicy, notification: Notification, exc: NotifyError,
-                   now: float) -> bool:  # fmt: skip
+def record_failure(
+    store, policy: RetryPolicy, notification: Notification, exc: NotifyError, now: float
+) -> bool:
     t = notification.transition
     delay = policy.delay(notification.attempts, exc)
     if delay is None:
         store.finish_notification(notification, sent=False, now=now, error=str(exc))
         metrics.NOTIFICATIONS.labels(notification.channel, "failed").inc()
-        log.error("giving up %s notification of %s/%s after %d attempts: %s",
-                  notification.channel, t.bot, t.alert, notification.attempts, exc)  # fmt: skip
+        log.error(
+            "giving up %s notification of %s/%s after %d attempts: %s",
+            notification.channel,
+            t.bot,
+            t.alert,
+            notification.attempts,
+            exc,
+        )
         return False
     store.retry_notification(notification, now + delay, str(exc))
     metrics.NOTIFICATIONS.labels(notification.channel, "retry").inc()
-    log.warning("%s notification of %s/%s failed (%s); retry in %.0f s",
-                notification.channel, t.bot, t.alert, exc, delay)  # fmt: skip
+    log.warning(
+        "%s notification of %s/%s failed (%s); retry in %.0f s",
+        notification.channel,
+        t.bot,
+        t.alert,
+        exc,
+        delay,
+    )
     return False

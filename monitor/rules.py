@@ -133,9 +133,17 @@ def delivery_errors(facts: Facts, limits: Thresholds, now: float) -> Finding | N
         return None
     kind = classify(newest.last_error_message)
     summary = f"Telegram cannot deliver to the webhook ({kind}); {pending} updates waiting"
-    return finding(facts, "delivery_errors", CRITICAL, summary, pending_update_count=pending,
-                   last_error_message=newest.last_error_message,
-                   last_error_date=newest.last_error_date, error_class=kind, advice=ADVICE[kind])  # fmt: skip
+    return finding(
+        facts,
+        "delivery_errors",
+        CRITICAL,
+        summary,
+        pending_update_count=pending,
+        last_error_message=newest.last_error_message,
+        last_error_date=newest.last_error_date,
+        error_class=kind,
+        advice=ADVICE[kind],
+    )
 
 
 def webhook_missing(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
@@ -150,8 +158,15 @@ def url_mismatch(facts: Facts, limits: Thresholds, now: float) -> Finding | None
     if not facts.expected_url or not url or url == facts.expected_url:
         return None
     summary = "Telegram delivers to another URL than this appliance's"
-    return finding(facts, "url_mismatch", CRITICAL, summary, url=url,
-                   expected=facts.expected_url, advice=SET_WEBHOOK)  # fmt: skip
+    return finding(
+        facts,
+        "url_mismatch",
+        CRITICAL,
+        summary,
+        url=url,
+        expected=facts.expected_url,
+        advice=SET_WEBHOOK,
+    )
 
 
 def config_drift(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
@@ -168,8 +183,9 @@ def config_drift(facts: Facts, limits: Thresholds, now: float) -> Finding | None
     if not drift:
         return None
     summary = f"Webhook settings differ from the configuration: {', '.join(sorted(drift))}"
-    return finding(facts, "config_drift", WARNING, summary, telegram_vs_configured=drift,
-                   advice=SET_WEBHOOK)  # fmt: skip
+    return finding(
+        facts, "config_drift", WARNING, summary, telegram_vs_configured=drift, advice=SET_WEBHOOK
+    )
 
 
 def receiver_silent(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
@@ -182,8 +198,14 @@ def receiver_silent(facts: Facts, limits: Thresholds, now: float) -> Finding | N
         return None
     minutes = limits.receiver_silent_seconds / 60
     summary = f"Telegram has updates waiting but none arrived here for {minutes:g} min"
-    return finding(facts, "receiver_silent", CRITICAL, summary, last_received_at=last,
-                   pending_update_count=covered[0].pending_update_count)  # fmt: skip
+    return finding(
+        facts,
+        "receiver_silent",
+        CRITICAL,
+        summary,
+        last_received_at=last,
+        pending_update_count=covered[0].pending_update_count,
+    )
 
 
 def sync_error(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
@@ -203,13 +225,24 @@ def sync_error(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
 def poll_failing(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
     failed = list(itertools.takewhile(lambda obs: not obs.ok, facts.window))
     if failed and failed[0].error_code == 401:
-        return finding(facts, "poll_failing", CRITICAL, "The bot token was revoked (401)",
-                       advice="issue a new token with @BotFather and configure it")  # fmt: skip
+        return finding(
+            facts,
+            "poll_failing",
+            CRITICAL,
+            "The bot token was revoked (401)",
+            advice="issue a new token with @BotFather and configure it",
+        )
     if len(failed) < limits.poll_failures_threshold:
         return None
     summary = f"getWebhookInfo failed {len(failed)} times in a row"
-    return finding(facts, "poll_failing", WARNING, summary, error=failed[0].error,
-                   error_code=failed[0].error_code)  # fmt: skip
+    return finding(
+        facts,
+        "poll_failing",
+        WARNING,
+        summary,
+        error=failed[0].error,
+        error_code=failed[0].error_code,
+    )
 
 
 # -- this appliance ---------------------------------------------------------------------
@@ -218,16 +251,28 @@ def queue_backlog(facts: Facts, limits: Thresholds, now: float) -> Finding | Non
         return None
     age = facts.queue.oldest_age_seconds
     summary = f"The oldest undelivered update has waited {age:.0f} s for the bot backend"
-    return finding(facts, "queue_backlog", WARNING, summary, oldest_age_seconds=round(age, 1),
-                   depth=facts.queue.depth)  # fmt: skip
+    return finding(
+        facts,
+        "queue_backlog",
+        WARNING,
+        summary,
+        oldest_age_seconds=round(age, 1),
+        depth=facts.queue.depth,
+    )
 
 
 def dead_letters(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
     if facts.queue is None or facts.queue.dead_letters == 0:
         return None
     summary = f"{facts.queue.dead_letters} updates exhausted their delivery budget"
-    return finding(facts, "dead_letters", WARNING, summary, dead_letters=facts.queue.dead_letters,
-                   advice="inspect and replay them: `python app.py dlq`")  # fmt: skip
+    return finding(
+        facts,
+        "dead_letters",
+        WARNING,
+        summary,
+        dead_letters=facts.queue.dead_letters,
+        advice="inspect and replay them: `python app.py dlq`",
+    )
 
 
 def cert_expiry(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
@@ -244,8 +289,15 @@ def cert_expiry(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
         return None
     summary = f"The certificate of {check.host} expires in {days:.1f} days"
     severity = CRITICAL if days < 3 else WARNING
-    return finding(facts, "cert_expiry", severity, summary, host=check.host,
-                   days_left=round(days, 2), advice=DOCTOR)  # fmt: skip
+    return finding(
+        facts,
+        "cert_expiry",
+        severity,
+        summary,
+        host=check.host,
+        days_left=round(days, 2),
+        advice=DOCTOR,
+    )
 
 
 Rule = Callable[[Facts, Thresholds, float], Finding | None]

@@ -98,8 +98,9 @@ def selected_bots(settings: Settings, bot: str | None) -> list[str]:
     if bot is None:
         return list(settings.bots)
     if bot not in settings.bots:
-        print(f"tgwebhook: no bot named {bot!r} (known: {', '.join(settings.bots)})",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"tgwebhook: no bot named {bot!r} (known: {', '.join(settings.bots)})", file=sys.stderr
+        )
         raise SystemExit(2)
     return [bot]
 

@@ -31,12 +31,14 @@ def to_request(scope: dict) -> WebhookRequest:
     headers = dict(scope.get("headers") or ())
     client = scope.get("client")
     return WebhookRequest(
-        bot=scope["path"][len(PREFIX) :], method=scope["method"],
+        bot=scope["path"][len(PREFIX) :],
+        method=scope["method"],
         secret=header(headers, b"x-telegram-bot-api-secret-token"),
         content_type=header(headers, b"content-type"),
         content_length=declared_length(header(headers, b"content-length")),
-        peer=client[0] if client else None, forwarded_for=header(headers, b"x-forwarded-for"),
-    )  # fmt: skip
+        peer=client[0] if client else None,
+        forwarded_for=header(headers, b"x-forwarded-for"),
+    )
 
 
 async def read_body(receive: Receive, declared: int | None, limit: int) -> bytes:

@@ -18,8 +18,11 @@ from core.storage import StoreError
 def make_blueprint(store, settings: Settings) -> Blueprint:
     blueprint = Blueprint("health", __name__)
     collector = StoreCollector(store, settings)
-    limits = health.Limits(settings.queue_age_threshold_seconds, settings.backlog_threshold,
-                           settings.poll_interval_seconds)  # fmt: skip
+    limits = health.Limits(
+        settings.queue_age_threshold_seconds,
+        settings.backlog_threshold,
+        settings.poll_interval_seconds,
+    )
     polled = [name for name, bot in settings.bots.items() if bot.token]
 
     def store_error() -> str | None:

@@ -112,8 +112,12 @@ class WebhookEndpoint:
         if info.type == "unknown":
             return "unknown_type"
         if info.deviations:
-            log.info("update %s of bot %s deviates from the spec: %s",
-                     info.update_id, bot, "; ".join(info.deviations[:3]))  # fmt: skip
+            log.info(
+                "update %s of bot %s deviates from the spec: %s",
+                info.update_id,
+                bot,
+                "; ".join(info.deviations[:3]),
+            )
             return "schema_deviation"
         return "accepted"
 
@@ -144,11 +148,14 @@ class WebhookApp:
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         request = WebhookRequest(
-            bot=environ.get("PATH_INFO", "")[len(PREFIX) :], method=environ.get("REQUEST_METHOD", ""),
+            bot=environ.get("PATH_INFO", "")[len(PREFIX) :],
+            method=environ.get("REQUEST_METHOD", ""),
             secret=environ.get("HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN"),
-            content_type=environ.get("CONTENT_TYPE"), content_length=declared_length(environ.get("CONTENT_LENGTH")),
-            peer=environ.get("REMOTE_ADDR"), forwarded_for=environ.get("HTTP_X_FORWARDED_FOR"),
-        )  # fmt: skip
+            content_type=environ.get("CONTENT_TYPE"),
+            content_length=declared_length(environ.get("CONTENT_LENGTH")),
+            peer=environ.get("REMOTE_ADDR"),
+            forwarded_for=environ.get("HTTP_X_FORWARDED_FOR"),
+        )
         answer = self.endpoint.route(request) or self.handle(request, environ["wsgi.input"])
         headers = [
             ("Content-Type", "application/json"),

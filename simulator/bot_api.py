@@ -35,8 +35,10 @@ async def run_call(
     # Recorded before faults and errors apply: tests see every call the bot attempted.
     entry = bot.record_call(methods.canonical_name(method), params.values, source)
     if params.files:  # what arrived, so a test can tell the very bytes were passed on
-        entry["files"] = {name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-                          for name, data in params.files.items()}  # fmt: skip
+        entry["files"] = {
+            name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in params.files.items()
+        }
     outcome = await _answer(registry, bot, method, params)
     entry["ok"] = bool(outcome.body and outcome.body.get("ok"))
     if not entry["ok"]:

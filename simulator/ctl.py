@@ -62,8 +62,11 @@ def parser() -> argparse.ArgumentParser:
     fault.add_argument("--disconnect", action="store_true", help="drop the connection instead")
     sub.add_parser("faults", help="list the active faults")
     sub.add_parser("clear-faults", help="remove faults").add_argument("--token")
-    for name, text in (("revoke", "calls with TOKEN get 401 Unauthorized, like a revoked token"),
-                       ("unrevoke", "undo revoke"), ("webhook-info", "getWebhookInfo of TOKEN")):  # fmt: skip
+    for name, text in (
+        ("revoke", "calls with TOKEN get 401 Unauthorized, like a revoked token"),
+        ("unrevoke", "undo revoke"),
+        ("webhook-info", "getWebhookInfo of TOKEN"),
+    ):
         sub.add_parser(name, help=text).add_argument("token")
     stop = sub.add_parser("stop-traffic", help="stop the traffic generator")
     stop.add_argument("token", nargs="?", help="only this bot's (default: all)")

@@ -43,8 +43,11 @@ class Scenario:
 
 def wrong_secret(demo: Demo) -> None:
     # As if someone rotated the secret at Telegram only: every delivery now gets a 401.
-    requests.post(demo.sim.api_url(demo.token, "setWebhook"), timeout=10,
-                  json={"url": demo.public_url + "/webhook/default", "secret_token": "rotated-elsewhere"})  # fmt: skip
+    requests.post(
+        demo.sim.api_url(demo.token, "setWebhook"),
+        timeout=10,
+        json={"url": demo.public_url + "/webhook/default", "secret_token": "rotated-elsewhere"},
+    )
 
 
 def set_delay(seconds: float) -> Callable[[Demo], None]:
@@ -62,7 +65,7 @@ SCENARIOS = {
         lambda d: d.sim.admin.revoke(d.token),
         lambda d: d.sim.admin.unrevoke(d.token),
         15,
-    ),  # fmt: skip
+    ),
     # Telegram cannot deliver (a secret rotated elsewhere), so updates pile up on its side.
     "backlog": Scenario("backlog", wrong_secret, lambda d: d.register(), 20),
 }
@@ -89,14 +92,23 @@ class Demo:
 
     def env(self) -> dict[str, str]:
         values = {
-            "DB": self.workdir / "demo.db", "LISTEN": f"127.0.0.1:{self.args.port}",
-            "SECRET_TOKEN": self.secret, "BOT_TOKEN": self.token, "API_BASE": self.sim.base_url,
-            "PUBLIC_URL": self.public_url, "FORWARD_URL": self.bot.url,
-            "FORWARD_SECRET_TOKEN": self.bot.secret, "ALERT_WEBHOOK_URL": self.inbox.url,
-            "POLL_INTERVAL_SECONDS": self.args.poll_interval, "QUEUE_AGE_THRESHOLD_SECONDS": 8, "BACKLOG_THRESHOLD": 20,
-            "POLL_FAILURES_THRESHOLD": 2, "FORWARD_BACKOFF_CAP_SECONDS": 1, "WORKERS": 2,
+            "DB": self.workdir / "demo.db",
+            "LISTEN": f"127.0.0.1:{self.args.port}",
+            "SECRET_TOKEN": self.secret,
+            "BOT_TOKEN": self.token,
+            "API_BASE": self.sim.base_url,
+            "PUBLIC_URL": self.public_url,
+            "FORWARD_URL": self.bot.url,
+            "FORWARD_SECRET_TOKEN": self.bot.secret,
+            "ALERT_WEBHOOK_URL": self.inbox.url,
+            "POLL_INTERVAL_SECONDS": self.args.poll_interval,
+            "QUEUE_AGE_THRESHOLD_SECONDS": 8,
+            "BACKLOG_THRESHOLD": 20,
+            "POLL_FAILURES_THRESHOLD": 2,
+            "FORWARD_BACKOFF_CAP_SECONDS": 1,
+            "WORKERS": 2,
             "LOG_LEVEL": "WARNING",
-        }  # fmt: skip
+        }
         clean = {
             k: v for k, v in os.environ.items() if not k.startswith(("TGWEBHOOK_", "PROMETHEUS"))
         }
@@ -107,8 +119,13 @@ class Demo:
         self.inbox.start()
         self.register()  # before the monitor's first poll, so no webhook_missing alert at start
         log = open(self.workdir / "serve.log", "wb")  # noqa: SIM115 (kept open for the child)
-        self.serve = subprocess.Popen([sys.executable, "app.py", "serve"], cwd=ROOT, env=self.env(),
-                                      stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        self.serve = subprocess.Popen(
+            [sys.executable, "app.py", "serve"],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.wait_ready(timeout=30)
         self.sim.admin.start_traffic(self.token, rate=self.args.rate, chats=20, duplicates=0.1)
 
@@ -126,8 +143,14 @@ class Demo:
         raise RuntimeError(f"the appliance was not ready within {timeout} s")
 
     def register(self) -> None:
-        subprocess.run([sys.executable, "app.py", "set-webhook"], cwd=ROOT, env=self.env(), check=True,
-                       stdout=subprocess.DEVNULL, timeout=60)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "app.py", "set-webhook"],
+            cwd=ROOT,
+            env=self.env(),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=60,
+        )
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):  # shutting down: the simulator may be gone already
@@ -145,10 +168,12 @@ class Demo:
 
 def banner(demo: Demo) -> str:
     url = demo.public_url
-    return (f"tgwebhook demo on {url}  (fake Bot API {demo.sim.base_url}, no real token)\n"
-            f"  health:  {url}/health\n  metrics: {url}/metrics\n"
-            f"  alerts:  TGWEBHOOK_DB={demo.workdir / 'demo.db'} python app.py alerts\n"
-            f"  dashboards: grafana/dashboards/ (see docs/dashboards.md)\n  Ctrl-C stops everything.")  # fmt: skip
+    return (
+        f"tgwebhook demo on {url}  (fake Bot API {demo.sim.base_url}, no real token)\n"
+        f"  health:  {url}/health\n  metrics: {url}/metrics\n"
+        f"  alerts:  TGWEBHOOK_DB={demo.workdir / 'demo.db'} python app.py alerts\n"
+        f"  dashboards: grafana/dashboards/ (see docs/dashboards.md)\n  Ctrl-C stops everything."
+    )
 
 
 def interrupt(signum: int, frame: object) -> None:
@@ -183,8 +208,12 @@ def play(demo: Demo, scenario: Scenario | None, args: argparse.Namespace) -> int
             print(f"[{elapsed:5.1f}s] scenario {args.scenario}: incident starts", flush=True)
             scenario.start(demo)
             incident["on"] = elapsed
-        if scenario and incident["on"] is not None and incident["off"] is None \
-                and elapsed >= incident["on"] + scenario.hold:  # fmt: skip
+        if (
+            scenario
+            and incident["on"] is not None
+            and incident["off"] is None
+            and elapsed >= incident["on"] + scenario.hold
+        ):
             print(f"[{elapsed:5.1f}s] scenario {args.scenario}: incident ends", flush=True)
             scenario.stop(demo)
             incident["off"] = elapsed
@@ -199,9 +228,11 @@ def verdict(demo: Demo, scenario: Scenario | None, args: argparse.Namespace) -> 
     if scenario is None:
         return 0
     fired, resolved = demo.inbox.fired(scenario.alert), demo.inbox.resolved(scenario.alert)
-    print(f"scenario {args.scenario}: alert {scenario.alert} "
-          f"{'fired' if fired else 'did NOT fire'} and {'resolved' if resolved else 'did NOT resolve'}",
-          flush=True)  # fmt: skip
+    print(
+        f"scenario {args.scenario}: alert {scenario.alert} "
+        f"{'fired' if fired else 'did NOT fire'} and {'resolved' if resolved else 'did NOT resolve'}",
+        flush=True,
+    )
     return 0 if fired and resolved else 1
 
 

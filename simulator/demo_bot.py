@@ -17,8 +17,11 @@ from typing import Any
 def reply_for(update: dict[str, Any]) -> dict[str, Any] | None:
     message = update.get("message")
     if isinstance(message, dict) and isinstance(message.get("chat"), dict) and message.get("text"):
-        return {"method": "sendMessage", "chat_id": message["chat"]["id"],
-                "text": f"echo: {message['text']}"}  # fmt: skip
+        return {
+            "method": "sendMessage",
+            "chat_id": message["chat"]["id"],
+            "text": f"echo: {message['text']}",
+        }
     return None
 
 

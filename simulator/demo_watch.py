@@ -106,17 +106,22 @@ class Summary:
 
     def show(self, elapsed: float, figures: dict[str, float], events: list[dict[str, Any]]) -> None:
         for event in events:
-            print(f"\n[{elapsed:5.1f}s] ALERT {event.get('status', '?').upper()} {event.get('bot')}/"
-                  f"{event.get('alert')}: {event.get('summary', '')}", flush=True)  # fmt: skip
+            print(
+                f"\n[{elapsed:5.1f}s] ALERT {event.get('status', '?').upper()} {event.get('bot')}/"
+                f"{event.get('alert')}: {event.get('summary', '')}",
+                flush=True,
+            )
         if not figures:
             return
         rate = (figures["accepted"] - self.last.get("accepted", 0)) / max(
             elapsed - self.last_at, 1e-9
         )
-        line = (f"[{elapsed:5.1f}s] {rate:5.1f} updates/s  accepted {figures['accepted']:.0f}  "
-                f"duplicates {figures['duplicates']:.0f}  forwarded {figures['forwarded']:.0f}  "
-                f"queue {figures['queue']:.0f}  telegram pending {figures['pending']:.0f}  "
-                f"alerts firing {figures['alerts']:.0f}")  # fmt: skip
+        line = (
+            f"[{elapsed:5.1f}s] {rate:5.1f} updates/s  accepted {figures['accepted']:.0f}  "
+            f"duplicates {figures['duplicates']:.0f}  forwarded {figures['forwarded']:.0f}  "
+            f"queue {figures['queue']:.0f}  telegram pending {figures['pending']:.0f}  "
+            f"alerts firing {figures['alerts']:.0f}"
+        )
         if self.tty:
             print("\r" + line, end="", flush=True)
         elif int(elapsed) % 5 == 0:

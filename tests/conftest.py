@@ -58,8 +58,13 @@ def make_update_fixture() -> Callable[..., dict]:
 
 @pytest.fixture
 def post_update(client):
-    def post(update: dict | bytes, bot: str = "default", secret: str | None = SECRET,
-             content_type: str = "application/json", headers: dict | None = None):  # fmt: skip
+    def post(
+        update: dict | bytes,
+        bot: str = "default",
+        secret: str | None = SECRET,
+        content_type: str = "application/json",
+        headers: dict | None = None,
+    ):
         body = update if isinstance(update, bytes) else json.dumps(update).encode()
         sent = {"Content-Type": content_type, **(headers or {})}
         if secret is not None:
@@ -74,20 +79,42 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     """Start real appliance processes; each is stopped (then killed) at teardown."""
     started: list[Served] = []
 
-    def start(env: dict | None = None, command: tuple[str, ...] = ("serve",), workers: int = 2,
-              wait_ready: bool = True, timeout: float = 30.0) -> Served:  # fmt: skip
+    def start(
+        env: dict | None = None,
+        command: tuple[str, ...] = ("serve",),
+        workers: int = 2,
+        wait_ready: bool = True,
+        timeout: float = 30.0,
+    ) -> Served:
         port = free_port()
         n = len(started)
         db = tmp_path / f"serve{n}.db"
-        full = {**os.environ, "TGWEBHOOK_DB": str(db), "TGWEBHOOK_SECRET_TOKEN": SECRET,
-                "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}", "TGWEBHOOK_WORKERS": str(workers)}  # fmt: skip
+        full = {
+            **os.environ,
+            "TGWEBHOOK_DB": str(db),
+            "TGWEBHOOK_SECRET_TOKEN": SECRET,
+            "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
+            "TGWEBHOOK_WORKERS": str(workers),
+        }
         full.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        full.update({k if k.startswith(("TGWEBHOOK_", "PROMETHEUS")) else "TGWEBHOOK_" + k.upper(): str(v)
-                     for k, v in (env or {}).items()})  # fmt: skip
+        full.update(
+            {
+                k if k.startswith(("TGWEBHOOK_", "PROMETHEUS")) else "TGWEBHOOK_" + k.upper(): str(
+                    v
+                )
+                for k, v in (env or {}).items()
+            }
+        )
         log = tmp_path / f"serve{n}.log"
         with open(log, "wb") as sink:
-            process = subprocess.Popen([sys.executable, "app.py", *command], cwd=ROOT, env=full,
-                                       stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            process = subprocess.Popen(
+                [sys.executable, "app.py", *command],
+                cwd=ROOT,
+                env=full,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         served = Served(process, f"http://127.0.0.1:{port}", Path(full["TGWEBHOOK_DB"]), log, full)
         started.append(served)
         if wait_ready:

@@ -53,8 +53,12 @@ def ephemeral_port_floor() -> int:
     return low if low > 4096 else 32768
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05,
-               what: str = "condition not met"):  # fmt: skip
+def wait_until(
+    predicate: Callable[[], object],
+    timeout: float = 10.0,
+    interval: float = 0.05,
+    what: str = "condition not met",
+):
     """Poll until predicate() is truthy (and return it) or fail after timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -86,7 +90,7 @@ def make_update(update_id: int = 1, kind: str = "message", **over: object) -> di
             "chat_instance": "-42",
             "data": "yes",
             "message": message,
-        },  # fmt: skip
+        },
         "inline_query": {"id": "9", "from": user, "query": "cats", "offset": ""},
     }
     return {"update_id": update_id, kind: {**bodies[kind], **over}}

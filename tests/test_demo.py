@@ -13,8 +13,13 @@ from support import ROOT, free_port, wait_until
 
 
 def start_demo(port: int, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "app.py", "demo", "--port", str(port), *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "app.py", "demo", "--port", str(port), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def metric(text: str, name: str, **labels: str) -> float:

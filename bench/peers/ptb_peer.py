@@ -20,8 +20,13 @@ def main() -> None:
     port, secret, api_base = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     application = Application.builder().token(TOKEN).base_url(f"{api_base}/bot").build()
     application.add_handler(TypeHandler(Update, ignore))
-    application.run_webhook(listen="127.0.0.1", port=port, url_path="webhook/default", secret_token=secret,
-                            webhook_url=f"http://127.0.0.1:{port}/webhook/default")  # fmt: skip
+    application.run_webhook(
+        listen="127.0.0.1",
+        port=port,
+        url_path="webhook/default",
+        secret_token=secret,
+        webhook_url=f"http://127.0.0.1:{port}/webhook/default",
+    )
 
 
 if __name__ == "__main__":

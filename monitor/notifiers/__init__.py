@@ -34,9 +34,11 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
         found["webhook"] = WebhookNotifier(settings.alert_webhook_url, timeout)
     if settings.alert_telegram_chat_id:
         if not settings.alert_telegram_token:
-            log.warning("Telegram alerts go out through the monitored bot's own token, which "
-                        "fails when that bot is in trouble (revoked, flood-limited); set "
-                        "TGWEBHOOK_ALERT_TELEGRAM_TOKEN to a separate alert bot")  # fmt: skip
+            log.warning(
+                "Telegram alerts go out through the monitored bot's own token, which "
+                "fails when that bot is in trouble (revoked, flood-limited); set "
+                "TGWEBHOOK_ALERT_TELEGRAM_TOKEN to a separate alert bot"
+            )
         found["telegram"] = TelegramNotifier(
             settings.alert_telegram_chat_id, alert_clients(settings)
         )

@@ -56,8 +56,14 @@ def compose(transition: AlertTransition, sender: str, recipients: tuple[str, ...
 class EmailNotifier:
     channel = "email"
 
-    def __init__(self, target: SmtpTarget, sender: str, recipients: tuple[str, ...],
-                 timeout: float, context: ssl.SSLContext | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        target: SmtpTarget,
+        sender: str,
+        recipients: tuple[str, ...],
+        timeout: float,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
         self.target = target
         self.sender = sender
         self.recipients = recipients

@@ -48,8 +48,9 @@ class ChatPacer:
 class TelegramNotifier:
     channel = "telegram"
 
-    def __init__(self, chat_id: str, clients: Mapping[str, TelegramClient],
-                 min_interval: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, chat_id: str, clients: Mapping[str, TelegramClient], min_interval: float | None = None
+    ) -> None:
         self.chat_id = chat_id
         self.clients = clients  # per monitored bot: the alert bot's client or the bot's own
         self.pacer = ChatPacer(send_interval(chat_id) if min_interval is None else min_interval)

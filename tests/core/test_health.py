@@ -12,8 +12,16 @@ LIMITS = Limits(queue_age_seconds=300, backlog=100, poll_interval_seconds=15)
 
 
 def stats(**over) -> QueueStats:
-    return QueueStats(**{"bot": "default", "depth": 0, "oldest_age_seconds": 0.0, "dead_letters": 0,
-                         "last_received_at": NOW, **over})  # fmt: skip
+    return QueueStats(
+        **{
+            "bot": "default",
+            "depth": 0,
+            "oldest_age_seconds": 0.0,
+            "dead_letters": 0,
+            "last_received_at": NOW,
+            **over,
+        }
+    )
 
 
 def observation(**over) -> Observation:
@@ -24,9 +32,13 @@ def observation(**over) -> Observation:
 
 @pytest.mark.parametrize(
     ("queue", "status"),
-    [({}, "pass"), ({"depth": 50, "oldest_age_seconds": 10}, "pass"),
-     ({"oldest_age_seconds": 301}, "warn"), ({"dead_letters": 1}, "warn")],
-)  # fmt: skip
+    [
+        ({}, "pass"),
+        ({"depth": 50, "oldest_age_seconds": 10}, "pass"),
+        ({"oldest_age_seconds": 301}, "warn"),
+        ({"dead_letters": 1}, "warn"),
+    ],
+)
 def test_queue_problems_warn(queue, status):
     assert assemble(None, queue_checks([stats(**queue)], LIMITS), NOW)["status"] == status
 
@@ -44,13 +56,29 @@ def test_store_failure_fails():
         (observation(), NOW - 46, "poller:lastSuccessAge", "warn"),
         (None, None, "poller:lastSuccessAge", "warn"),
         (observation(pending_update_count=150), NOW, "telegram:pendingUpdates", "warn"),
-        (observation(pending_update_count=3, last_error_date=int(NOW) - 5,
-                     last_error_message="Read timeout expired"), NOW, "telegram:lastError", "warn"),
+        (
+            observation(
+                pending_update_count=3,
+                last_error_date=int(NOW) - 5,
+                last_error_message="Read timeout expired",
+            ),
+            NOW,
+            "telegram:lastError",
+            "warn",
+        ),
         # Telegram never clears last_error_*: an old error with nothing pending is fine.
-        (observation(pending_update_count=0, last_error_date=int(NOW) - 86400,
-                     last_error_message="Connection refused"), NOW, "telegram:lastError", "pass"),
+        (
+            observation(
+                pending_update_count=0,
+                last_error_date=int(NOW) - 86400,
+                last_error_message="Connection refused",
+            ),
+            NOW,
+            "telegram:lastError",
+            "pass",
+        ),
     ],
-)  # fmt: skip
+)
 def test_telegram_side_checks(obs, last_ok, check, status):
     checks = telegram_checks({"default": obs}, {"default": last_ok}, LIMITS, NOW)
     assert checks[check][0]["status"] == status

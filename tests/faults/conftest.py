@@ -30,9 +30,13 @@ def forwarding_appliance(serve, bot_backend, tmp_path) -> Callable[..., Served]:
     started = itertools.count()
 
     def start(**env: object) -> Served:
-        base = {"FORWARD_URL": bot_backend.url, "FORWARD_TIMEOUT_SECONDS": 1.5,
-                "HTTP_TIMEOUT_SECONDS": 1, "FORWARD_BACKOFF_CAP_SECONDS": 0.5,
-                "PROMETHEUS_MULTIPROC_DIR": tmp_path / f"metrics{next(started)}"}  # fmt: skip
+        base = {
+            "FORWARD_URL": bot_backend.url,
+            "FORWARD_TIMEOUT_SECONDS": 1.5,
+            "HTTP_TIMEOUT_SECONDS": 1,
+            "FORWARD_BACKOFF_CAP_SECONDS": 0.5,
+            "PROMETHEUS_MULTIPROC_DIR": tmp_path / f"metrics{next(started)}",
+        }
         return serve(env={**base, **env})
 
     return start

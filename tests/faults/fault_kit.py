@@ -140,8 +140,9 @@ class Load:
         self._ids = itertools.count(100_000)
         self._ids_lock = threading.Lock()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(c,), daemon=True)
-                         for c in self.chat_ids]  # fmt: skip
+        self._threads = [
+            threading.Thread(target=self._run, args=(c,), daemon=True) for c in self.chat_ids
+        ]
 
     def __enter__(self) -> Load:
         for thread in self._threads:
@@ -167,8 +168,9 @@ class Load:
                 update_id = next(self._ids)
             body = json.dumps(make_update(update_id, chat_id=chat_id))
             try:
-                outcome: int | str = session.post(f"{self.base_url}/webhook/default", data=body,
-                                                  headers=HEADERS, timeout=10).status_code  # fmt: skip
+                outcome: int | str = session.post(
+                    f"{self.base_url}/webhook/default", data=body, headers=HEADERS, timeout=10
+                ).status_code
             except requests.RequestException as exc:
                 outcome = type(exc).__name__
                 time.sleep(0.02)  # the appliance is down: do not spin on refused connections
@@ -240,8 +242,9 @@ def stored(db: Path) -> dict[int, str]:
 
 
 def stored_body(db: Path, update_id: int) -> bytes | None:
-    rows = query(db, "SELECT body FROM updates WHERE bot = 'default' AND update_id = ?",
-                 (update_id,))  # fmt: skip
+    rows = query(
+        db, "SELECT body FROM updates WHERE bot = 'default' AND update_id = ?", (update_id,)
+    )
     return bytes(rows[0][0]) if rows else None
 
 

@@ -198,8 +198,10 @@ odd_update_ids = st.one_of(
 @st.composite
 def id_bodies(draw) -> bytes:
     """A plausible update whose update_id may be of any type or size."""
-    body = {"update_id": draw(odd_update_ids), "message": {"message_id": 1, "date": 1,
-            "chat": {"id": 1, "type": "private"}, "text": "hi"}}  # fmt: skip
+    body = {
+        "update_id": draw(odd_update_ids),
+        "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}, "text": "hi"},
+    }
     return json.dumps(body).encode()
 
 

@@ -24,8 +24,11 @@ def test_bot_down_for_an_hour_then_up_gets_every_update_once_in_chat_order(
 ):
     # Failures here are immediate (refused, 503); the long timeout only keeps a slow answer
     # from the in-process bot from becoming a re-delivery.
-    served = forwarding_appliance(FORWARD_BACKOFF_CAP_SECONDS=300 * SCALE,
-                                  FORWARD_MAX_ATTEMPTS=1000, FORWARD_TIMEOUT_SECONDS=10)  # fmt: skip
+    served = forwarding_appliance(
+        FORWARD_BACKOFF_CAP_SECONDS=300 * SCALE,
+        FORWARD_MAX_ATTEMPTS=1000,
+        FORWARD_TIMEOUT_SECONDS=10,
+    )
     with Load(served.base_url, chats=6, per_chat_rate=10) as load:
         time.sleep(1.5)
         bot_backend.set_mode("refusing")  # the bot's host is down
@@ -43,11 +46,16 @@ def test_bot_down_for_an_hour_then_up_gets_every_update_once_in_chat_order(
     assert rows.keys() == load.ledger.acked
     drained = time.monotonic()
     # The bot records an update before it answers; the store says delivered after the answer.
-    wait_until(lambda: set(stored(served.db).values()) == {"delivered"}, timeout=30,
-               what="every stored update delivered")  # fmt: skip
-    print(f"{len(rows)} updates, {waiting} waiting when the bot came back, "
-          f"{sum(d.status == 503 for d in bot_backend.deliveries)} answers 503, drained "
-          f"{time.monotonic() - drained:.1f} s after the load stopped")  # fmt: skip
+    wait_until(
+        lambda: set(stored(served.db).values()) == {"delivered"},
+        timeout=30,
+        what="every stored update delivered",
+    )
+    print(
+        f"{len(rows)} updates, {waiting} waiting when the bot came back, "
+        f"{sum(d.status == 503 for d in bot_backend.deliveries)} answers 503, drained "
+        f"{time.monotonic() - drained:.1f} s after the load stopped"
+    )
     delivered = bot_backend.processed_ids()
     assert delivered.keys() == rows.keys()
     assert max(delivered.values()) == 1, "an update reached the bot twice"

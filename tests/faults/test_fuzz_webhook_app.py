@@ -27,8 +27,9 @@ from support import SECRET
 FRESH_IDS = itertools.count(1_000_000)
 
 
-def post(client, body: bytes, secret: str | None = SECRET,
-         content_type: str | None = "application/json"):  # fmt: skip
+def post(
+    client, body: bytes, secret: str | None = SECRET, content_type: str | None = "application/json"
+):
     headers = {}
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
@@ -60,8 +61,9 @@ def test_any_body_gets_the_policy_status_and_is_stored_only_on_2xx(client, store
 
 @fuzz_settings(max_examples=300)
 @given(secret=secrets, content_type=content_types, body=raw_bodies)
-def test_any_headers_get_the_policy_status_and_store_only_on_2xx(client, store, secret,
-                                                                  content_type, body):  # fmt: skip
+def test_any_headers_get_the_policy_status_and_store_only_on_2xx(
+    client, store, secret, content_type, body
+):
     rows = store.count_updates()
     response = post(client, body, secret, content_type)
     assert response.status_code == expected_status(secret, content_type, body), response.data
@@ -82,8 +84,7 @@ def test_an_update_generated_from_the_spec_is_stored_typed_and_conforming(client
 
 @fuzz_settings(max_examples=200)
 @given(update=odd_shaped_updates())
-def test_an_object_with_a_valid_update_id_is_acknowledged_whatever_its_shape(client, store,
-                                                                             update):  # fmt: skip
+def test_an_object_with_a_valid_update_id_is_acknowledged_whatever_its_shape(client, store, update):
     # Telegram adds types and fields: a non-2xx would make it retry the update until it expires.
     body = json.dumps(update).encode()
     rows = store.count_updates()

@@ -61,8 +61,12 @@ def test_a_served_appliance_answers_fuzzed_requests_by_the_policy_and_never_cras
     def exchange(secret, content_type, body, chunked):
         rows = count_stored(served.db)
         data = iter([body[: len(body) // 2], body[len(body) // 2 :]]) if chunked else body
-        response = session.post(served.base_url + "/webhook/default", data=data,
-                                headers=headers_for(secret, content_type), timeout=30)  # fmt: skip
+        response = session.post(
+            served.base_url + "/webhook/default",
+            data=data,
+            headers=headers_for(secret, content_type),
+            timeout=30,
+        )
         assert response.status_code == expected_status(secret, content_type, body), response.text
         assert_stored_only_if_acknowledged(served.db, body, response.status_code, rows)
 
@@ -86,8 +90,13 @@ def test_wrong_methods_and_paths_store_nothing(serve):
     served = serve(workers=1)
     body = b'{"update_id": 1, "message": {}}'
     for method, path, status in WRONG_REQUESTS:
-        response = requests.request(method, served.base_url + path, data=body, timeout=10,
-                                    headers=headers_for(SECRET, "application/json"))  # fmt: skip
+        response = requests.request(
+            method,
+            served.base_url + path,
+            data=body,
+            timeout=10,
+            headers=headers_for(SECRET, "application/json"),
+        )
         assert response.status_code == status, (method, path[:40])
     assert count_stored(served.db) == 0
 
@@ -95,8 +104,10 @@ def test_wrong_methods_and_paths_store_nothing(serve):
 def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(serve):
     served = serve(workers=1)
     host, port = served.base_url.removeprefix("http://").split(":")
-    head = (f"POST /webhook/default HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"{SECRET_HEADER}: {SECRET}\r\nContent-Length: {100 * MB}\r\n\r\n")  # fmt: skip
+    head = (
+        f"POST /webhook/default HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"{SECRET_HEADER}: {SECRET}\r\nContent-Length: {100 * MB}\r\n\r\n"
+    )
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head.encode() + b'{"update_id": 1')
         assert sock.recv(64).startswith(b"HTTP/1.1 413")
@@ -113,11 +124,13 @@ def megabyte_bodies(first_id: int) -> list[bytes]:
     shapes = [
         lambda n: padded(first_id + n, LIMIT),  # stored
         lambda n: padded(first_id + n, LIMIT + 1),  # 413
-        lambda n: b'{"update_id": %d, "message": [' % (first_id + n) + b"1," * (MB // 2 - 40) + b"1]}",
+        lambda n: (
+            b'{"update_id": %d, "message": [' % (first_id + n) + b"1," * (MB // 2 - 40) + b"1]}"
+        ),
         lambda n: b"[" * LIMIT,  # RecursionError
         lambda n: b'{"update_id": 1, "message": "' + b"\xff" * (LIMIT - 40) + b'"}',  # bad UTF-8
         lambda n: b'{"update_id": 1, "x": "' + b"\\u0041" * (LIMIT // 6 - 10) + b'"}',
-    ]  # fmt: skip
+    ]
     return [shape(n) for n in range(8) for shape in shapes]
 
 
@@ -132,12 +145,19 @@ def test_memory_stays_bounded_under_a_burst_of_megabyte_bodies(serve):
     workers = gunicorn_workers(served.process.pid)
     before = {pid: rss_bytes(pid) for pid in workers}
     with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(lambda body: requests.post(url, data=body, headers=headers,
-                                                            timeout=60).status_code,
-                                 megabyte_bodies(10_000) * 2))  # fmt: skip
+        statuses = list(
+            pool.map(
+                lambda body: requests.post(url, data=body, headers=headers, timeout=60).status_code,
+                megabyte_bodies(10_000) * 2,
+            )
+        )
     assert set(statuses) <= {200, 400, 413}
     assert gunicorn_workers(served.process.pid) == workers, "a worker died under the burst"
     growth = {pid: rss_bytes(pid) - before[pid] for pid in workers}
-    print("RSS before (MB):", {p: round(v / MB, 1) for p, v in before.items()},
-          "growth (MB):", {p: round(v / MB, 1) for p, v in growth.items()})  # fmt: skip
+    print(
+        "RSS before (MB):",
+        {p: round(v / MB, 1) for p, v in before.items()},
+        "growth (MB):",
+        {p: round(v / MB, 1) for p, v in growth.items()},
+    )
     assert max(growth.values()) < 100 * MB

@@ -33,15 +33,20 @@ def assert_bot_gets_exactly_the_stored_updates(
     assert rows.keys() <= ledger.sent(), "stored an update nobody sent"
     # Rows in flight when a forwarder died stay `delivering` until their lease (9 s) expires,
     # even though the bot may already have them; so wait on the store, not on the bot.
-    wait_until(lambda: set(stored(served_db).values()) == {"delivered"}, timeout=45,
-               what="every stored update delivered")  # fmt: skip
+    wait_until(
+        lambda: set(stored(served_db).values()) == {"delivered"},
+        timeout=45,
+        what="every stored update delivered",
+    )
     delivered = backend.processed_ids()
     assert delivered.keys() == rows.keys(), "the bot got an update that is not in the store"
     for chat, ids in first_delivery_order(backend.processed()).items():
         assert is_increasing(ids), f"chat {chat} delivered out of order"
     duplicates = sum(count - 1 for count in delivered.values())
-    print(f"sent {len(ledger.sent())}, acked {len(ledger.acked)}, failed {len(ledger.failed)}, "
-          f"stored {len(rows)}, duplicate deliveries {duplicates}")  # fmt: skip
+    print(
+        f"sent {len(ledger.sent())}, acked {len(ledger.acked)}, failed {len(ledger.failed)}, "
+        f"stored {len(rows)}, duplicate deliveries {duplicates}"
+    )
     assert duplicates <= max_duplicates
 
 
@@ -57,8 +62,10 @@ def test_killing_a_worker_mid_load_costs_only_its_in_flight_requests(
         os.kill(victim, signal.SIGKILL)
         acked_at_kill = len(load.ledger.acked)
         # gunicorn replaces the worker; the other one keeps answering meanwhile.
-        wait_until(lambda: (w := gunicorn_workers(served.process.pid)) and len(w) == 2
-                   and victim not in w, timeout=20)  # fmt: skip
+        wait_until(
+            lambda: (w := gunicorn_workers(served.process.pid)) and len(w) == 2 and victim not in w,
+            timeout=20,
+        )
         load.wait_acked(acked_at_kill + 200)
     assert served.process.poll() is None, "serve went down with one worker"
     assert len(load.ledger.failed) <= CHATS, load.ledger.failed  # one request in flight per chat
@@ -78,8 +85,9 @@ def test_killing_the_whole_appliance_loses_no_acknowledged_update(
         wait_until(lambda: not live_group_members(first.process.pid), timeout=10)
         time.sleep(0.3)  # senders meet a dead port for a while, as Telegram would
     assert load.ledger.failed, "the kill happened after the load, not during it"
-    leased = query(first.db, "SELECT COUNT(*) FROM updates WHERE claimed_until >= ?",
-                   (time.time(),))[0][0]  # fmt: skip
+    leased = query(
+        first.db, "SELECT COUNT(*) FROM updates WHERE claimed_until >= ?", (time.time(),)
+    )[0][0]
     second: Served = forwarding_appliance(DB=first.db)
     # At most one update per chat was in flight to the bot when the forwarder died.
     assert_bot_gets_exactly_the_stored_updates(second.db, load.ledger, bot_backend, CHATS)

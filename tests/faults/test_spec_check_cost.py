@@ -31,8 +31,12 @@ print(time.perf_counter() - started)
 
 
 def rich_message(*blocks: object) -> dict:
-    message = {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"},
-               "rich_message": {"blocks": list(blocks)}}  # fmt: skip
+    message = {
+        "message_id": 1,
+        "date": 1,
+        "chat": {"id": 1, "type": "private"},
+        "rich_message": {"blocks": list(blocks)},
+    }
     return {"update_id": 1, "message": message}
 
 
@@ -51,8 +55,12 @@ def untyped_blocks(depth: int) -> dict:
 
 
 def entities(count: int) -> dict:
-    message = {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"},
-               "entities": [{"type": "bold", "offset": "0", "length": 1}] * count}  # fmt: skip
+    message = {
+        "message_id": 1,
+        "date": 1,
+        "chat": {"id": 1, "type": "private"},
+        "entities": [{"type": "bold", "offset": "0", "length": 1}] * count,
+    }
     return {"update_id": 1, "message": message}
 
 
@@ -74,8 +82,14 @@ CASES = {
 
 def judging_seconds(body: bytes) -> float:
     try:
-        result = subprocess.run([sys.executable, "-c", JUDGE], input=body, cwd=ROOT,
-                                capture_output=True, timeout=DEADLINE_SECONDS, check=True)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", JUDGE],
+            input=body,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=DEADLINE_SECONDS,
+            check=True,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"judging this {len(body)}-byte update took longer than {DEADLINE_SECONDS} s")
     return float(result.stdout)

@@ -27,9 +27,13 @@ def forward_settings(make_settings, backend):
     """Settings that forward to the local backend, with fast timeouts for tests."""
 
     def make(**env: object):
-        base = {"forward_url": backend.url, "forward_secret_token": "fwd-secret",
-                "forward_timeout_seconds": 2, "http_timeout_seconds": 2,
-                "forward_backoff_cap_seconds": 0.2}  # fmt: skip
+        base = {
+            "forward_url": backend.url,
+            "forward_secret_token": "fwd-secret",
+            "forward_timeout_seconds": 2,
+            "http_timeout_seconds": 2,
+            "forward_backoff_cap_seconds": 0.2,
+        }
         return make_settings(**{**base, **env})
 
     return make

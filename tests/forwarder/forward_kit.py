@@ -90,11 +90,16 @@ class BotBackend:
                     return
                 update = json.loads(body)
                 reply = backend.rule(update)
-                backend._record(Received(
-                    update["update_id"], chat_of(update),
-                    self.headers.get("X-Telegram-Bot-Api-Secret-Token"),
-                    self.headers.get("Content-Type", ""), body, time.monotonic(),
-                ))  # fmt: skip
+                backend._record(
+                    Received(
+                        update["update_id"],
+                        chat_of(update),
+                        self.headers.get("X-Telegram-Bot-Api-Secret-Token"),
+                        self.headers.get("Content-Type", ""),
+                        body,
+                        time.monotonic(),
+                    )
+                )
                 time.sleep(reply.delay)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
@@ -113,12 +118,27 @@ class BotBackend:
         return Handler
 
 
-def enqueue(store, update_id: int, chat_id: int, bot: str = "default", forward: bool = True,
-            received_at: float | None = None) -> dict:  # fmt: skip
+def enqueue(
+    store,
+    update_id: int,
+    chat_id: int,
+    bot: str = "default",
+    forward: bool = True,
+    received_at: float | None = None,
+) -> dict:
     update = make_update(update_id, chat_id=chat_id)
-    store.record_update(IncomingUpdate(bot, update_id, "message", str(chat_id),
-                                       json.dumps(update).encode(),
-                                       received_at or time.time(), True), forward)  # fmt: skip
+    store.record_update(
+        IncomingUpdate(
+            bot,
+            update_id,
+            "message",
+            str(chat_id),
+            json.dumps(update).encode(),
+            received_at or time.time(),
+            True,
+        ),
+        forward,
+    )
     return update
 
 

@@ -64,8 +64,9 @@ def start_aiogram_bot(token: str, api_base: str, secret: str, port: int) -> Runn
             return SendMessage(chat_id=message.chat.id, text=f"echo: {message.text}")
 
         app = web.Application()
-        SimpleRequestHandler(dispatcher, bot, handle_in_background=False,
-                             secret_token=secret).register(app, path="/hook")  # fmt: skip
+        SimpleRequestHandler(
+            dispatcher, bot, handle_in_background=False, secret_token=secret
+        ).register(app, path="/hook")
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -97,9 +98,12 @@ def start_ptb_bot(
         application.add_handler(MessageHandler(filters.TEXT, echo))
         await application.initialize()
         await application.updater.start_webhook(
-            listen="127.0.0.1", port=port, url_path="hook", secret_token=secret,
+            listen="127.0.0.1",
+            port=port,
+            url_path="hook",
+            secret_token=secret,
             webhook_url=webhook_url,
-        )  # fmt: skip
+        )
         await application.start()
         return application
 

@@ -15,8 +15,14 @@ HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "applicati
 
 
 def app_py(served, *args: str) -> tuple[int, str]:
-    done = subprocess.run([sys.executable, "app.py", *args], cwd=ROOT, env=served.env,
-                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "app.py", *args],
+        cwd=ROOT,
+        env=served.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     return done.returncode, done.stdout
 
 
@@ -28,8 +34,9 @@ def app_json(served, *args: str):
 
 def post(served, update_id: int, chat_id: int) -> None:
     body = json.dumps(make_update(update_id, chat_id=chat_id))
-    answer = requests.post(f"{served.base_url}/webhook/default", data=body, headers=HEADERS,
-                           timeout=10)  # fmt: skip
+    answer = requests.post(
+        f"{served.base_url}/webhook/default", data=body, headers=HEADERS, timeout=10
+    )
     assert answer.status_code == 200
 
 
@@ -41,8 +48,13 @@ def dead_letter_check(served) -> dict:
 def test_a_dead_letter_is_listed_shown_and_delivered_by_replay(serve, backend):
     broken = {1}
     backend.rule = lambda u: Reply(500, b"handler crashed") if u["update_id"] in broken else Reply()
-    served = serve(env={"FORWARD_URL": backend.url, "FORWARD_MAX_ATTEMPTS": 2,
-                        "FORWARD_BACKOFF_CAP_SECONDS": 0.2})  # fmt: skip
+    served = serve(
+        env={
+            "FORWARD_URL": backend.url,
+            "FORWARD_MAX_ATTEMPTS": 2,
+            "FORWARD_BACKOFF_CAP_SECONDS": 0.2,
+        }
+    )
     post(served, 1, chat_id=5)
     post(served, 2, chat_id=5)
     [letter] = wait_until(lambda: app_json(served, "dlq", "list"), timeout=15)

@@ -16,8 +16,9 @@ def test_an_update_reaches_the_bot_exactly_as_telegram_sends_it(
     queue_store, backend, forward_settings, run_dispatcher
 ):
     raw = b'{"update_id": 41,  "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "\\u00e9"}}'
-    queue_store.record_update(IncomingUpdate("default", 41, "message", "5", raw, time.time(), True),
-                              forward=True)  # fmt: skip
+    queue_store.record_update(
+        IncomingUpdate("default", 41, "message", "5", raw, time.time(), True), forward=True
+    )
     before = attempts_metric("delivered")
     run_dispatcher(forward_settings())
     [received] = wait_until(lambda: backend.received)

@@ -16,8 +16,12 @@ from forward_kit import Reply, queue_depth
 from support import ROOT, SECRET, make_update, wait_until
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
-FAST = {"FORWARD_TIMEOUT_SECONDS": 1, "HTTP_TIMEOUT_SECONDS": 1,
-        "FORWARD_BACKOFF_CAP_SECONDS": 0.3, "FORWARD_CONCURRENCY": 8}  # fmt: skip
+FAST = {
+    "FORWARD_TIMEOUT_SECONDS": 1,
+    "HTTP_TIMEOUT_SECONDS": 1,
+    "FORWARD_BACKOFF_CAP_SECONDS": 0.3,
+    "FORWARD_CONCURRENCY": 8,
+}
 
 
 def post_chats(base_url: str, chats: int, per_chat: int, first_id: int = 1000) -> list[dict]:
@@ -28,8 +32,12 @@ def post_chats(base_url: str, chats: int, per_chat: int, first_id: int = 1000) -
         with requests.Session() as session:
             for n in range(per_chat):
                 update = make_update(first_id + n * chats + chat, chat_id=chat)
-                answer = session.post(f"{base_url}/webhook/default", data=json.dumps(update),
-                                      headers=HEADERS, timeout=10)  # fmt: skip
+                answer = session.post(
+                    f"{base_url}/webhook/default",
+                    data=json.dumps(update),
+                    headers=HEADERS,
+                    timeout=10,
+                )
                 assert answer.status_code == 200
                 sent.append(update)
         return sent
@@ -56,15 +64,26 @@ def first_deliveries_in_order(backend, sent: list[dict]) -> None:
 
 
 def start_forwarder(env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "forwarder"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "forwarder"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_bot_down_then_back_loses_nothing_and_the_queue_depth_rises_and_falls(serve, backend):
     # Heads retry every 0.3 s while the bot is down: no dead letters however long the posting
     # takes, and a timeout no slow answer from the in-process bot can hit (it would re-deliver).
-    served = serve(env={"FORWARD_URL": backend.url, **FAST, "FORWARD_MAX_ATTEMPTS": 1000,
-                        "FORWARD_TIMEOUT_SECONDS": 5})  # fmt: skip
+    served = serve(
+        env={
+            "FORWARD_URL": backend.url,
+            **FAST,
+            "FORWARD_MAX_ATTEMPTS": 1000,
+            "FORWARD_TIMEOUT_SECONDS": 5,
+        }
+    )
     sent = post_chats(served.base_url, chats=6, per_chat=3)
     wait_until(lambda: db_states(served.db) == {"delivered": 18})
     backend.down()
@@ -102,8 +121,10 @@ def test_a_killed_forwarder_loses_nothing_and_duplicates_only_what_was_in_flight
 
 def test_sigterm_lets_the_delivery_in_flight_finish_and_exits_zero(serve, backend):
     backend.rule = lambda update: Reply(delay=1.0)
-    served = serve(env={"FORWARD_URL": backend.url, "FORWARD_TIMEOUT_SECONDS": 5},
-                   command=("serve", "--no-forwarder"))  # fmt: skip
+    served = serve(
+        env={"FORWARD_URL": backend.url, "FORWARD_TIMEOUT_SECONDS": 5},
+        command=("serve", "--no-forwarder"),
+    )
     post_chats(served.base_url, chats=1, per_chat=2)
     forwarder = start_forwarder(served.env)
     wait_until(lambda: backend.received, timeout=10, interval=0.01)

@@ -17,8 +17,12 @@ TEXTS = [("one", 5), ("two", 5), ("three", 6), ("four", 5), ("five", 6)]
 
 
 def appliance_env(sim, forward_url: str, forward_secret: str) -> dict:
-    return {"FORWARD_URL": forward_url, "FORWARD_SECRET_TOKEN": forward_secret,
-            "BOT_TOKEN": BOT_TOKEN, "API_BASE": sim.base_url}  # fmt: skip
+    return {
+        "FORWARD_URL": forward_url,
+        "FORWARD_SECRET_TOKEN": forward_secret,
+        "BOT_TOKEN": BOT_TOKEN,
+        "API_BASE": sim.base_url,
+    }
 
 
 def inject_texts(sim) -> list[int]:
@@ -46,17 +50,24 @@ def test_aiogram_bot_receives_updates_and_its_webhook_replies_reach_telegram(sim
     served = serve(env=appliance_env(sim, f"http://127.0.0.1:{port}/hook", FORWARD_SECRET))
     bot = start_aiogram_bot(BOT_TOKEN, sim.base_url, FORWARD_SECRET, port)
     real_bots.append(bot)
-    answer = requests.post(sim.api_url(BOT_TOKEN, "setWebhook"), timeout=10, json={
-        "url": f"{served.base_url}/webhook/default", "secret_token": SECRET,
-    }).json()  # fmt: skip
+    answer = requests.post(
+        sim.api_url(BOT_TOKEN, "setWebhook"),
+        timeout=10,
+        json={
+            "url": f"{served.base_url}/webhook/default",
+            "secret_token": SECRET,
+        },
+    ).json()
     assert answer["ok"], answer
 
     injected = inject_texts(sim)
     wait_until(lambda: len(bot.seen) == len(TEXTS), timeout=20)
     assert_handled_in_chat_order(bot.seen, injected)
     replies = wait_until(lambda: (e := echoes(sim)) and sum(map(len, e.values())) == 5 and e)
-    assert replies == {"5": ["echo: one", "echo: two", "echo: four"],
-                       "6": ["echo: three", "echo: five"]}  # fmt: skip
+    assert replies == {
+        "5": ["echo: one", "echo: two", "echo: four"],
+        "6": ["echo: three", "echo: five"],
+    }
     # The simulator records a reply before it answers; the forwarder counts after the answer.
     wait_until(lambda: forward_metric(served.base_url, "reply_ok") == 5, what="5 replies counted")
     wait_until(lambda: forward_metric(served.base_url, "delivered") == 5, what="5 delivered")
@@ -66,9 +77,14 @@ def test_an_aiogram_webhook_reply_uploading_a_photo_reaches_telegram_intact(sim,
     port = free_port()
     served = serve(env=appliance_env(sim, f"http://127.0.0.1:{port}/hook", FORWARD_SECRET))
     real_bots.append(start_aiogram_bot(BOT_TOKEN, sim.base_url, FORWARD_SECRET, port))
-    requests.post(sim.api_url(BOT_TOKEN, "setWebhook"), timeout=10, json={
-        "url": f"{served.base_url}/webhook/default", "secret_token": SECRET,
-    }).raise_for_status()  # fmt: skip
+    requests.post(
+        sim.api_url(BOT_TOKEN, "setWebhook"),
+        timeout=10,
+        json={
+            "url": f"{served.base_url}/webhook/default",
+            "secret_token": SECRET,
+        },
+    ).raise_for_status()
     sim.admin.inject(BOT_TOKEN, text="photo", chat_id=7)
     [call] = wait_until(lambda: sim.admin.calls(BOT_TOKEN, method="sendPhoto"), timeout=20)
     assert call["ok"], call

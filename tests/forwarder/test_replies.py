@@ -63,15 +63,23 @@ def test_a_reply_body_becomes_a_bot_api_call_or_nothing(content_type, body, expe
 
 
 def test_aiogram_multipart_reply_keeps_text_fields_as_telegram_reads_them():
-    content_type, body = aiohttp_multipart({
-        "method": "sendMessage", "chat_id": "-100123", "text": "héllo\r\nworld",
-        "reply_markup": '{"inline_keyboard":[[{"text":"a","callback_data":"b"}]]}',
-    })  # fmt: skip
+    content_type, body = aiohttp_multipart(
+        {
+            "method": "sendMessage",
+            "chat_id": "-100123",
+            "text": "héllo\r\nworld",
+            "reply_markup": '{"inline_keyboard":[[{"text":"a","callback_data":"b"}]]}',
+        }
+    )
     reply = parse_reply(content_type, body)
-    assert reply == Reply("sendMessage", {
-        "chat_id": "-100123", "text": "héllo\r\nworld",
-        "reply_markup": '{"inline_keyboard":[[{"text":"a","callback_data":"b"}]]}',
-    })  # fmt: skip
+    assert reply == Reply(
+        "sendMessage",
+        {
+            "chat_id": "-100123",
+            "text": "héllo\r\nworld",
+            "reply_markup": '{"inline_keyboard":[[{"text":"a","callback_data":"b"}]]}',
+        },
+    )
 
 
 def test_multipart_file_parts_are_named_not_decoded():

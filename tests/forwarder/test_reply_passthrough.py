@@ -40,8 +40,10 @@ def test_a_json_reply_is_sent_to_telegram_with_the_bots_token(
 
 
 def test_a_form_reply_is_sent_too(queue_store, backend, reply_settings, run_dispatcher, sim):
-    backend.rule = lambda u: Reply(body=b"method=sendMessage&chat_id=6&text=form",
-                                   content_type="application/x-www-form-urlencoded")  # fmt: skip
+    backend.rule = lambda u: Reply(
+        body=b"method=sendMessage&chat_id=6&text=form",
+        content_type="application/x-www-form-urlencoded",
+    )
     enqueue(queue_store, 1, 6)
     run_dispatcher(reply_settings())
     [message] = wait_until(lambda: sent_messages(sim), timeout=10)
@@ -68,11 +70,13 @@ def test_a_reply_with_a_file_upload_reaches_telegram_byte_for_byte(
     queue_store, backend, reply_settings, run_dispatcher, sim
 ):
     picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # binary, CRLFs and all
-    body = (b'--b\r\nContent-Disposition: form-data; name="method"\r\n\r\nsendPhoto\r\n'
-            b'--b\r\nContent-Disposition: form-data; name="chat_id"\r\n\r\n5\r\n'
-            b'--b\r\nContent-Disposition: form-data; name="caption"\r\n\r\nnew cat\r\n'
-            b'--b\r\nContent-Disposition: form-data; name="photo"; filename="cat.png"\r\n'
-            b"Content-Type: image/png\r\n\r\n" + picture + b"\r\n--b--\r\n")  # fmt: skip
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="method"\r\n\r\nsendPhoto\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="chat_id"\r\n\r\n5\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="caption"\r\n\r\nnew cat\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="photo"; filename="cat.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + picture + b"\r\n--b--\r\n"
+    )
     backend.rule = lambda u: Reply(body=body, content_type="multipart/form-data; boundary=b")
     enqueue(queue_store, 1, 5)
     before = attempts_metric("reply_ok")
@@ -80,8 +84,9 @@ def test_a_reply_with_a_file_upload_reaches_telegram_byte_for_byte(
     [call] = wait_until(lambda: sim.admin.calls(BOT_TOKEN, method="sendPhoto"), timeout=10)
     assert call["ok"] and call["params"]["chat_id"] in (5, "5")
     assert call["params"]["caption"] == "new cat"
-    assert call["files"] == {"photo": {"size": len(picture),
-                                       "sha256": hashlib.sha256(picture).hexdigest()}}  # fmt: skip
+    assert call["files"] == {
+        "photo": {"size": len(picture), "sha256": hashlib.sha256(picture).hexdigest()}
+    }
     wait_until(lambda: attempts_metric("reply_ok") == before + 1, what="the reply counted")
 
 

@@ -59,9 +59,12 @@ def panels(dashboard: dict) -> Iterator[dict]:
 
 
 def panel_queries() -> list[Query]:
-    return [Query(f"{dash['title']} / {p['title']} [{t['refId']}]", t["expr"])
-            for dash in load_dashboards().values() for p in panels(dash)
-            for t in p.get("targets", [])]  # fmt: skip
+    return [
+        Query(f"{dash['title']} / {p['title']} [{t['refId']}]", t["expr"])
+        for dash in load_dashboards().values()
+        for p in panels(dash)
+        for t in p.get("targets", [])
+    ]
 
 
 def load_rules() -> list[dict]:
@@ -154,11 +157,17 @@ def start_prometheus(workdir: Path, port: int, target: str, rules: Path) -> Prom
     log = workdir / "prometheus.log"
     with open(log, "wb") as sink:
         process = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-             "--web.enable-lifecycle"],
-            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                PROMETHEUS,
+                f"--config.file={workdir / 'prometheus.yml'}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--web.enable-lifecycle",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Prometheus(process, f"http://127.0.0.1:{port}", log)
 
     def ready() -> bool:

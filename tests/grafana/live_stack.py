@@ -70,14 +70,25 @@ def tls_context(tmp: Path) -> tuple[ssl.SSLContext, Path]:
 def start_appliance(tmp: Path, env: dict[str, str]) -> Served:
     """`python app.py serve` as tests/conftest.py's `serve` fixture starts it."""
     port = free_port()
-    full = {**os.environ, "TGWEBHOOK_DB": str(tmp / "live.db"),
-            "TGWEBHOOK_SECRET_TOKEN": SECRET, "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
-            "TGWEBHOOK_WORKERS": "2", **env}  # fmt: skip
+    full = {
+        **os.environ,
+        "TGWEBHOOK_DB": str(tmp / "live.db"),
+        "TGWEBHOOK_SECRET_TOKEN": SECRET,
+        "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "TGWEBHOOK_WORKERS": "2",
+        **env,
+    }
     full.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = tmp / "live.log"
     with open(log, "wb") as sink:
-        process = subprocess.Popen([sys.executable, "app.py", "serve"], cwd=ROOT, env=full,
-                                   stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "serve"],
+            cwd=ROOT,
+            env=full,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     served = Served(process, f"http://127.0.0.1:{port}", tmp / "live.db", log, full)
     try:
         wait_until(lambda: is_ready(served), timeout=30, interval=0.1)
@@ -89,8 +100,9 @@ def start_appliance(tmp: Path, env: dict[str, str]) -> Served:
 
 def set_webhook(sim: Simulator, token: str, url: str, secret: str) -> None:
     for _ in range(3):  # Telegram limits setWebhook to about one call a second (429)
-        answer = requests.post(sim.api_url(token, "setWebhook"),
-                               json={"url": url, "secret_token": secret}, timeout=10).json()  # fmt: skip
+        answer = requests.post(
+            sim.api_url(token, "setWebhook"), json={"url": url, "secret_token": secret}, timeout=10
+        ).json()
         if answer.get("error_code") != 429:
             break
         time.sleep(answer["parameters"]["retry_after"])
@@ -99,15 +111,18 @@ def set_webhook(sim: Simulator, token: str, url: str, secret: str) -> None:
 
 def post(served: Served, body: bytes, secret: str) -> int:
     headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
-    return requests.post(served.base_url + "/webhook/default", data=body, headers=headers,
-                         timeout=10).status_code  # fmt: skip
+    return requests.post(
+        served.base_url + "/webhook/default", data=body, headers=headers, timeout=10
+    ).status_code
 
 
 def drive_traffic(sim: Simulator, served: Served) -> None:
     token, webhook = BOT_TOKEN, served.base_url + "/webhook/default"
     set_webhook(sim, token, webhook, SECRET)
-    sent = [sim.admin.inject(token, text=f"hello {i}", chat_id=CHATS[i % len(CHATS)])[0]
-            for i in range(12)]  # fmt: skip
+    sent = [
+        sim.admin.inject(token, text=f"hello {i}", chat_id=CHATS[i % len(CHATS)])[0]
+        for i in range(12)
+    ]
     sent += [sim.admin.inject(token, text=f"doomed {i}", chat_id=FAILING_CHAT)[0] for i in range(3)]
     sim.admin.wait_delivered(token, len(sent), timeout=20)
     for update in sent[:3]:  # Telegram re-delivering what we already acknowledged
@@ -155,6 +170,11 @@ def build(stack: ExitStack, tmp: Path) -> Live:
     stack.callback(prometheus.stop)
     prometheus.wait_for('up{job="tgwebhook"} == 1')
     drive_traffic(sim, served)
-    values = {"job": "tgwebhook", "instance": target, "bot": "default",
-              "__rate_interval": RATE_INTERVAL, "datasource": "prometheus"}  # fmt: skip
+    values = {
+        "job": "tgwebhook",
+        "instance": target,
+        "bot": "default",
+        "__rate_interval": RATE_INTERVAL,
+        "datasource": "prometheus",
+    }
     return Live(prometheus, served, values)

@@ -86,8 +86,9 @@ def test_prometheus_loads_the_repo_config_and_rules_and_scrapes_the_appliance():
     config = yaml.safe_load((ROOT / config_path).read_text())
     for rules in config["rule_files"]:
         assert (ROOT / config_path).parent.joinpath(rules).is_file(), rules
-    targets = {job["job_name"]: job["static_configs"][0]["targets"]
-               for job in config["scrape_configs"]}  # fmt: skip
+    targets = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
     port = SERVICES["tgwebhook"]["environment"]["TGWEBHOOK_LISTEN"].rsplit(":", 1)[1]
     assert targets["tgwebhook"] == [f"tgwebhook:{port}"]
     managers = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]

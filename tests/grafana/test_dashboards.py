@@ -67,8 +67,9 @@ def test_job_instance_and_bot_are_label_values_variables(name):
     variables = {v["name"]: v for v in load_dashboards()[name]["templating"]["list"]}
     for var in ("job", "instance", "bot"):
         assert variables[var]["type"] == "query"
-        assert re.fullmatch(rf"label_values\(tgwebhook_\w+(\{{.*\}})?, {var}\)",
-                            variables[var]["definition"])  # fmt: skip
+        assert re.fullmatch(
+            rf"label_values\(tgwebhook_\w+(\{{.*\}})?, {var}\)", variables[var]["definition"]
+        )
         assert variables[var]["query"]["query"] == variables[var]["definition"]
 
 

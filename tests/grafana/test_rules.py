@@ -70,7 +70,11 @@ def test_every_rule_has_severity_summary_description_and_a_runbook(rule):
 
 @pytest.mark.parametrize("rule", RULES, ids=[r["alert"] for r in RULES])
 def test_every_rule_is_unit_tested_firing_and_silent(rule):
-    cases = [case for test in TESTS for case in test["alert_rule_test"]
-             if case["alertname"] == rule["alert"]]  # fmt: skip
+    cases = [
+        case
+        for test in TESTS
+        for case in test["alert_rule_test"]
+        if case["alertname"] == rule["alert"]
+    ]
     assert any(case["exp_alerts"] for case in cases), "no case where it fires"
     assert any(not case["exp_alerts"] for case in cases), "no case where it stays silent"

@@ -51,8 +51,9 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with lock:
                 status = state.statuses.pop(0) if state.statuses else 200
-                state.received.append({"path": self.path, "json": json.loads(body or b"null"),
-                                       "status": status})  # fmt: skip
+                state.received.append(
+                    {"path": self.path, "json": json.loads(body or b"null"), "status": status}
+                )
             self.send_response(status)
             for name, value in state.headers.items():
                 self.send_header(name, value)
@@ -81,10 +82,16 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     with open(tmp_path / "alertmanager.log", "wb") as log:  # the child keeps its own copy
         process = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am-data'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.path={tmp_path / 'am-data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
@@ -108,8 +115,12 @@ def env(monkeypatch, tmp_path, sim, token):
         if name.startswith("TGWEBHOOK_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NO_COLOR", "1")
-    values = {"DB": str(tmp_path / "data" / "tgwebhook.db"), "BOT_TOKEN": token,
-              "API_BASE": sim.base_url, "PUBLIC_URL": f"http://127.0.0.1:{free_port()}"}  # fmt: skip
+    values = {
+        "DB": str(tmp_path / "data" / "tgwebhook.db"),
+        "BOT_TOKEN": token,
+        "API_BASE": sim.base_url,
+        "PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
+    }
 
     def set_env(**more: str) -> dict:
         values.update({k.upper(): str(v) for k, v in more.items()})

@@ -17,8 +17,9 @@ from support import free_port
 def observation(at: float, pending: int = 0, bot: str = "default", **over) -> Observation:
     """A successful poll at `at` with a webhook set to the default expected URL."""
     fields = {"url": "https://bot.example.com/webhook/default", "max_connections": 40}
-    return Observation(bot=bot, observed_at=at, ok=True, pending_update_count=pending,
-                       **{**fields, **over})  # fmt: skip
+    return Observation(
+        bot=bot, observed_at=at, ok=True, pending_update_count=pending, **{**fields, **over}
+    )
 
 
 @dataclass

@@ -28,8 +28,13 @@ from simulator.harness import make_token
 from support import free_port
 
 CHAT = "-100200300"
-FINDING = Finding("default", "delivery_errors", CRITICAL, "Telegram cannot deliver",
-                  {"error_class": "auth", "pending_update_count": 12})  # fmt: skip
+FINDING = Finding(
+    "default",
+    "delivery_errors",
+    CRITICAL,
+    "Telegram cannot deliver",
+    {"error_class": "auth", "pending_update_count": 12},
+)
 
 
 def fired(at: float | None = None):
@@ -39,8 +44,9 @@ def fired(at: float | None = None):
 
 
 def resolved(fire_at: float, at: float):
-    firing = AlertState("default", "delivery_errors", "firing", CRITICAL, FINDING.summary,
-                        fire_at, fire_at, 1)  # fmt: skip
+    firing = AlertState(
+        "default", "delivery_errors", "firing", CRITICAL, FINDING.summary, fire_at, fire_at, 1
+    )
     return alerts.transition(firing, None, at, 0)
 
 
@@ -53,10 +59,16 @@ def sent_texts(sim, token: str) -> list[str]:
 
 def test_telegram_alerts_go_through_the_alert_bot_when_one_is_configured(sim, tmp_path):
     bot_token, alert_token = make_token(1), make_token(2)
-    settings = load_settings({"TGWEBHOOK_DB": str(tmp_path / "t.db"), "TGWEBHOOK_SECRET_TOKEN": "s",
-                              "TGWEBHOOK_BOT_TOKEN": bot_token, "TGWEBHOOK_API_BASE": sim.base_url,
-                              "TGWEBHOOK_ALERT_TELEGRAM_CHAT_ID": CHAT,
-                              "TGWEBHOOK_ALERT_TELEGRAM_TOKEN": alert_token})  # fmt: skip
+    settings = load_settings(
+        {
+            "TGWEBHOOK_DB": str(tmp_path / "t.db"),
+            "TGWEBHOOK_SECRET_TOKEN": "s",
+            "TGWEBHOOK_BOT_TOKEN": bot_token,
+            "TGWEBHOOK_API_BASE": sim.base_url,
+            "TGWEBHOOK_ALERT_TELEGRAM_CHAT_ID": CHAT,
+            "TGWEBHOOK_ALERT_TELEGRAM_TOKEN": alert_token,
+        }
+    )
     notifiers = build_notifiers(settings)
     assert channels_for(notifiers, "default") == ("telegram",)
     notifiers["telegram"].send(fired())
@@ -70,9 +82,15 @@ def test_telegram_alerts_go_through_the_alert_bot_when_one_is_configured(sim, tm
 
 def test_alerting_through_the_monitored_bot_works_but_warns(sim, tmp_path, caplog):
     bot_token = make_token(1)
-    settings = load_settings({"TGWEBHOOK_DB": str(tmp_path / "t.db"), "TGWEBHOOK_SECRET_TOKEN": "s",
-                              "TGWEBHOOK_BOT_TOKEN": bot_token, "TGWEBHOOK_API_BASE": sim.base_url,
-                              "TGWEBHOOK_ALERT_TELEGRAM_CHAT_ID": CHAT})  # fmt: skip
+    settings = load_settings(
+        {
+            "TGWEBHOOK_DB": str(tmp_path / "t.db"),
+            "TGWEBHOOK_SECRET_TOKEN": "s",
+            "TGWEBHOOK_BOT_TOKEN": bot_token,
+            "TGWEBHOOK_API_BASE": sim.base_url,
+            "TGWEBHOOK_ALERT_TELEGRAM_CHAT_ID": CHAT,
+        }
+    )
     with caplog.at_level(logging.WARNING, logger="monitor"):
         notifiers = build_notifiers(settings)
     assert "TGWEBHOOK_ALERT_TELEGRAM_TOKEN" in caplog.text
@@ -128,8 +146,12 @@ def test_alertmanager_receives_the_alert_with_labels_and_loses_it_on_resolve(ale
     start = time.time()
     notifier.send(fired(start))
     [alert] = active_alerts(alertmanager)
-    assert alert["labels"] == {"alertname": "delivery_errors", "bot": "default",
-                               "severity": "critical", "service": "tgwebhook"}  # fmt: skip
+    assert alert["labels"] == {
+        "alertname": "delivery_errors",
+        "bot": "default",
+        "severity": "critical",
+        "service": "tgwebhook",
+    }
     assert alert["annotations"]["summary"] == "Telegram cannot deliver"
     assert alert["annotations"]["error_class"] == "auth"
     assert alert["status"]["state"] == "active"
@@ -242,11 +264,11 @@ def test_email_upgrades_to_tls_with_starttls(smtp_server):
         (
             "smtp://u:p@mail.example.com:587?starttls=true",
             SmtpTarget("mail.example.com", 587, False, True, "u", "p"),
-        ),  # fmt: skip
+        ),
         (
             "smtps://u:p%2Fq@mail.example.com",
             SmtpTarget("mail.example.com", 465, True, False, "u", "p/q"),
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_smtp_url_forms(url, target):

@@ -11,9 +11,16 @@ from monitor.rules import CRITICAL, WARNING, Facts, Thresholds
 from monitor_kit import observation
 
 NOW = 1_700_000_000.0
-LIMITS = Thresholds(poll_interval_seconds=15, backlog_threshold=100, backlog_polls=2,
-                    backlog_rising_seconds=600, poll_failures_threshold=3,
-                    receiver_silent_seconds=300, queue_age_seconds=300, cert_expiry_days=14)  # fmt: skip
+LIMITS = Thresholds(
+    poll_interval_seconds=15,
+    backlog_threshold=100,
+    backlog_polls=2,
+    backlog_rising_seconds=600,
+    poll_failures_threshold=3,
+    receiver_silent_seconds=300,
+    queue_age_seconds=300,
+    cert_expiry_days=14,
+)
 EXPECTED = "https://bot.example.com/webhook/default"
 
 
@@ -36,9 +43,13 @@ def judge(rule, case: Facts) -> str | None:
 
 
 def with_error(pending: int, date: float | None, at: float = NOW, **over) -> Observation:
-    return observation(at, pending, last_error_date=date,
-                       last_error_message="Wrong response from the webhook: 502 Bad Gateway",
-                       **over)  # fmt: skip
+    return observation(
+        at,
+        pending,
+        last_error_date=date,
+        last_error_message="Wrong response from the webhook: 502 Bad Gateway",
+        **over,
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,7 +125,7 @@ def test_webhook_missing_and_url_mismatch(url, expected_url, missing, mismatch):
             {"allowed_updates": ("message", "callback_query")},
             {"allowed_updates": ("callback_query", "message")},
             None,
-        ),  # fmt: skip
+        ),
         ({"allowed_updates": None}, {"allowed_updates": ("message",)}, WARNING),
         ({"url": "", "max_connections": None}, {"max_connections": 10}, None),  # no webhook
     ],
@@ -227,8 +238,10 @@ def test_a_bot_without_token_is_judged_only_on_its_local_queue():
 
 
 def test_evaluate_collects_every_finding_of_a_bad_poll():
-    window = (with_error(150, NOW - 5, url="https://elsewhere.example.com/hook"),
-              with_error(140, NOW - 3600, NOW - 15))  # fmt: skip
+    window = (
+        with_error(150, NOW - 5, url="https://elsewhere.example.com/hook"),
+        with_error(140, NOW - 3600, NOW - 15),
+    )
     found = {f.alert for f in rules.evaluate(facts(window), LIMITS, NOW).findings}
     assert found == {"backlog", "delivery_errors", "url_mismatch"}
 

@@ -15,8 +15,16 @@ FINDING = Finding("default", "backlog", WARNING, "Telegram holds 150 undelivered
 
 
 def state(name: State, notified_hours_ago: float = 0.0, severity: str = WARNING) -> AlertState:
-    return AlertState("default", "backlog", name.value, severity, "before", NOW - 5 * HOURS,
-                      NOW - notified_hours_ago * HOURS, version=3)  # fmt: skip
+    return AlertState(
+        "default",
+        "backlog",
+        name.value,
+        severity,
+        "before",
+        NOW - 5 * HOURS,
+        NOW - notified_hours_ago * HOURS,
+        version=3,
+    )
 
 
 @pytest.mark.parametrize(
@@ -54,8 +62,13 @@ def test_apply_fires_repeats_and_resolves_through_the_store(mstore):
     firing = Evaluation((FINDING,), frozenset())
     clear = Evaluation((), frozenset())
     kinds = []
-    for at, evaluation in [(NOW, firing), (NOW + 60, firing), (NOW + 5 * HOURS, firing),
-                           (NOW + 6 * HOURS, clear), (NOW + 7 * HOURS, clear)]:  # fmt: skip
+    for at, evaluation in [
+        (NOW, firing),
+        (NOW + 60, firing),
+        (NOW + 5 * HOURS, firing),
+        (NOW + 6 * HOURS, clear),
+        (NOW + 7 * HOURS, clear),
+    ]:
         saved = alerts.apply(mstore, "default", evaluation, at, 4 * HOURS, ["webhook"])
         kinds.append([t.kind for t in saved])
     assert kinds == [["fire"], [], ["repeat"], ["resolve"], []]

@@ -82,14 +82,15 @@ def test_a_healthy_setup_passes_every_check(env, capsys, ca, site, sim, token):
             lambda ca: ca.issue_cert("localhost", not_after=NOW - dt.timedelta(days=1)),
             True,
             "certificate has expired",
-        ),  # fmt: skip
+        ),
         (lambda ca: ca.issue_cert("other.example.com"), True, "Hostname mismatch"),
         (lambda ca: ca.issue_cert("localhost"), False, "unable to get local issuer certificate"),
         (SelfSigned, False, "self-signed certificate"),
     ],
 )
-def test_a_certificate_telegram_would_refuse_fails_with_the_reason(env, capsys, ca, site, issue,
-                                                                   trusted, reason):  # fmt: skip
+def test_a_certificate_telegram_would_refuse_fails_with_the_reason(
+    env, capsys, ca, site, issue, trusted, reason
+):
     authority, ca_file = ca
     served = site(issue(authority))
     env(public_url=served.url(), secret_token=SECRET)

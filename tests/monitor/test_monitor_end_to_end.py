@@ -31,9 +31,17 @@ def alert_bodies(receiver, status: str) -> list[dict]:
 def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, token, receiver):
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    served = serve(env={"TGWEBHOOK_LISTEN": f"127.0.0.1:{port}", "bot_token": token,
-                        "api_base": sim.base_url, "public_url": public, "poll_interval_seconds": 1,
-                        "alert_webhook_url": receiver.url}, wait_ready=False)  # fmt: skip
+    served = serve(
+        env={
+            "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
+            "bot_token": token,
+            "api_base": sim.base_url,
+            "public_url": public,
+            "poll_interval_seconds": 1,
+            "alert_webhook_url": receiver.url,
+        },
+        wait_ready=False,
+    )
     wait_until(lambda: ready(public), timeout=30, interval=0.1)
     # The fault: Telegram holds an old secret (say, rotated here without re-running set-webhook).
     telegram = TelegramClient(Secret(token), sim.base_url)
@@ -45,8 +53,14 @@ def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, tok
     assert fired["details"]["pending_update_count"] >= 1
     assert "401" in fired["details"]["last_error_message"]
 
-    fix = subprocess.run([sys.executable, "app.py", "set-webhook"], cwd=ROOT,
-                         env=served.env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    fix = subprocess.run(
+        [sys.executable, "app.py", "set-webhook"],
+        cwd=ROOT,
+        env=served.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert fix.returncode == 0, fix.stdout + fix.stderr
     sim.admin.wait_idle(token, timeout=30)
     [resolved] = wait_until(lambda: alert_bodies(receiver, "resolved"), timeout=30)
@@ -54,15 +68,27 @@ def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, tok
     assert len(alert_bodies(receiver, "firing")) == 1  # no flapping in between
 
     def history() -> tuple[str, list[dict]]:
-        shown = subprocess.run([sys.executable, "app.py", "alerts", "--json"], cwd=ROOT,
-                               env=served.env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        shown = subprocess.run(
+            [sys.executable, "app.py", "alerts", "--json"],
+            cwd=ROOT,
+            env=served.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         rows = json.loads(shown.stdout)["history"]
         return shown.stdout, [r for r in rows if r["alert"] == "delivery_errors"]
 
     # The receiver has the resolve before the monitor stores that it was sent.
-    text, rows = wait_until(lambda: (h := history()) and all(
-        n["state"] == "sent" for r in h[1] for n in r["notifications"]) and h,
-        timeout=30, what="every notification marked sent")  # fmt: skip
+    text, rows = wait_until(
+        lambda: (
+            (h := history())
+            and all(n["state"] == "sent" for r in h[1] for n in r["notifications"])
+            and h
+        ),
+        timeout=30,
+        what="every notification marked sent",
+    )
     assert [r["kind"] for r in rows] == ["resolve", "fire"]
     assert {n["state"] for r in rows for n in r["notifications"]} == {"sent"}
     assert SECRET not in text

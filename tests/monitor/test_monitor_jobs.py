@@ -24,8 +24,12 @@ from support import free_port, wait_until
 
 @pytest.fixture
 def monitored(make_settings, sim, token, receiver):
-    settings = make_settings(bot_token=token, api_base=sim.base_url, poll_interval_seconds=1,
-                             alert_webhook_url=receiver.url)  # fmt: skip
+    settings = make_settings(
+        bot_token=token,
+        api_base=sim.base_url,
+        poll_interval_seconds=1,
+        alert_webhook_url=receiver.url,
+    )
     store = open_store(settings.db)
     yield jobs.MonitorContext.build(settings, store)
     store.close()
@@ -56,14 +60,18 @@ def test_a_failed_poll_is_stored_and_counted(monitored, sim, token):
     assert poll_errors() == before + 1
 
 
-def test_a_revoked_token_alerts_at_once_through_the_webhook_channel(monitored, sim, token,
-                                                                     receiver):  # fmt: skip
+def test_a_revoked_token_alerts_at_once_through_the_webhook_channel(
+    monitored, sim, token, receiver
+):
     sim.admin.revoke(token)
     jobs.watch_bot(monitored, "default")
     jobs.deliver_notifications(monitored)
     [body] = receiver.bodies()
-    assert (body["alert"], body["severity"], body["status"]) == ("poll_failing", "critical",
-                                                                 "firing")  # fmt: skip
+    assert (body["alert"], body["severity"], body["status"]) == (
+        "poll_failing",
+        "critical",
+        "firing",
+    )
     sim.admin.unrevoke(token)
     jobs.watch_bot(monitored, "default")
     jobs.deliver_notifications(monitored)
@@ -75,11 +83,16 @@ def test_the_web_exports_every_alert_of_every_bot_with_the_firing_ones_at_1(sett
     app = create_app(settings)
     store = app.extensions["tgwebhook.store"]
     finding = Finding("default", "dead_letters", WARNING, "2 dead")
-    store.save_transition(alerts.transition(AlertState("default", "dead_letters"), finding,
-                                            time.time(), 0), 0, [])  # fmt: skip
+    store.save_transition(
+        alerts.transition(AlertState("default", "dead_letters"), finding, time.time(), 0), 0, []
+    )
     text = app.test_client().get("/metrics").text
-    firing = {s.labels["alert"]: s.value for f in text_string_to_metric_families(text)
-              for s in f.samples if s.name == "tgwebhook_alert_firing"}  # fmt: skip
+    firing = {
+        s.labels["alert"]: s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "tgwebhook_alert_firing"
+    }
     assert firing == {alert: (1.0 if alert == "dead_letters" else 0.0) for alert in ALERTS}
     store.close()
 
@@ -89,8 +102,9 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-def test_the_certificate_job_stores_the_expiry_and_the_web_exports_days_left(make_settings,
-                                                                            ca, tmp_path):  # fmt: skip
+def test_the_certificate_job_stores_the_expiry_and_the_web_exports_days_left(
+    make_settings, ca, tmp_path
+):
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
     site = TlsSite(ca.issue_cert("localhost", not_after=expires))
     ca_file = tmp_path / "ca.pem"
@@ -105,8 +119,12 @@ def test_the_certificate_job_stores_the_expiry_and_the_web_exports_days_left(mak
     check = store.certificate_check("default")
     assert check.error == "" and abs(check.not_after - expires.timestamp()) < 2
     text = app.test_client().get("/metrics").text
-    [days] = [s.value for f in text_string_to_metric_families(text) for s in f.samples
-              if s.name == "tgwebhook_certificate_expiry_days"]  # fmt: skip
+    [days] = [
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "tgwebhook_certificate_expiry_days"
+    ]
     assert 29.9 < days < 30.1
     store.close()
 

@@ -22,8 +22,9 @@ def test_creating_the_web_app_never_imports_apscheduler(tmp_path):
         "create_app(load_settings()); print('apscheduler' in sys.modules)"
     )
     env = {**os.environ, "TGWEBHOOK_DB": str(tmp_path / "t.db"), "TGWEBHOOK_SECRET_TOKEN": SECRET}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip() == "False", result.stderr
 
 
@@ -37,8 +38,9 @@ def metric(base_url: str, name: str, **labels: str) -> float | None:
 
 
 def test_serve_with_four_workers_polls_telegram_from_exactly_one_process(serve, sim, token):
-    served = serve(env={"bot_token": token, "api_base": sim.base_url,
-                        "poll_interval_seconds": 1}, workers=4)  # fmt: skip
+    served = serve(
+        env={"bot_token": token, "api_base": sim.base_url, "poll_interval_seconds": 1}, workers=4
+    )
 
     def polls() -> list[float]:
         return [c["time"] for c in sim.admin.calls(token, method="getWebhookInfo")]
@@ -52,19 +54,30 @@ def test_serve_with_four_workers_polls_telegram_from_exactly_one_process(serve, 
     assert 0.8 < (times[-1] - times[0]) / (len(times) - 1) < 1.3, gaps
     # The monitor's counters and the alert state reach the web's /metrics.
     sim.admin.revoke(token)
-    wait_until(lambda: metric(served.base_url, "tgwebhook_alert_firing", alert="poll_failing"),
-               timeout=15)  # fmt: skip
+    wait_until(
+        lambda: metric(served.base_url, "tgwebhook_alert_firing", alert="poll_failing"), timeout=15
+    )
     assert metric(served.base_url, "tgwebhook_telegram_poll_errors_total", bot="default") >= 1
 
 
 def test_sigterm_lets_the_running_poll_finish_then_exits(tmp_path, sim, token):
     sim.admin.add_fault("getWebhookInfo", token=token, delay=2)
     db = tmp_path / "monitor.db"
-    env = {**os.environ, "TGWEBHOOK_DB": str(db), "TGWEBHOOK_SECRET_TOKEN": SECRET,
-           "TGWEBHOOK_BOT_TOKEN": token, "TGWEBHOOK_API_BASE": sim.base_url}  # fmt: skip
+    env = {
+        **os.environ,
+        "TGWEBHOOK_DB": str(db),
+        "TGWEBHOOK_SECRET_TOKEN": SECRET,
+        "TGWEBHOOK_BOT_TOKEN": token,
+        "TGWEBHOOK_API_BASE": sim.base_url,
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    process = subprocess.Popen([sys.executable, "-m", "monitor"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until(lambda: sim.admin.calls(token, method="getWebhookInfo"), timeout=20)
         started = time.monotonic()

@@ -28,8 +28,12 @@ def leaks(error: TelegramError, token: str) -> bool:
 
 def test_get_webhook_info_and_set_webhook_round_trip(client):
     assert client.get_webhook_info()["url"] == ""
-    assert client.set_webhook("http://127.0.0.1:9/webhook/default", secret_token=Secret("s3cret"),
-                              max_connections=5, allowed_updates=("message",))  # fmt: skip
+    assert client.set_webhook(
+        "http://127.0.0.1:9/webhook/default",
+        secret_token=Secret("s3cret"),
+        max_connections=5,
+        allowed_updates=("message",),
+    )
     info = client.get_webhook_info()
     assert (info["url"], info["max_connections"]) == ("http://127.0.0.1:9/webhook/default", 5)
     assert info["allowed_updates"] == ["message"]
@@ -46,8 +50,9 @@ def test_get_webhook_info_and_set_webhook_round_trip(client):
         ({"error_code": 403}, 403, True, None),
     ],
 )
-def test_bot_api_errors_become_typed_telegram_errors(sim, client, fault, code, permanent,
-                                                     retry_after):  # fmt: skip
+def test_bot_api_errors_become_typed_telegram_errors(
+    sim, client, fault, code, permanent, retry_after
+):
     sim.admin.add_fault("sendMessage", times=1, **fault)
     error = raised(lambda: client.send_message(42, "hi"))
     assert (error.error_code, error.permanent, error.retry_after) == (code, permanent, retry_after)

@@ -21,8 +21,9 @@ def run(capsys, *argv: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_set_webhook_without_a_secret_generates_one_into_a_private_file(env, capsys, sim, token,
-                                                                        tmp_path):  # fmt: skip
+def test_set_webhook_without_a_secret_generates_one_into_a_private_file(
+    env, capsys, sim, token, tmp_path
+):
     code, out = run(capsys, "set-webhook", "--json")
     result = json.loads(out)
     path = tmp_path / "data" / "secret_token.default"

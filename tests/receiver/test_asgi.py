@@ -12,8 +12,15 @@ from support import SECRET, make_update, scrape
 JSON = "application/json"
 
 
-def post(base: str, body: bytes, bot: str = "default", secret: str | None = SECRET, content_type: str = JSON,
-         headers: dict | None = None, chunked: bool = False) -> int:  # fmt: skip
+def post(
+    base: str,
+    body: bytes,
+    bot: str = "default",
+    secret: str | None = SECRET,
+    content_type: str = JSON,
+    headers: dict | None = None,
+    chunked: bool = False,
+) -> int:
     sent = {"Content-Type": content_type, **(headers or {})}
     if secret is not None:
         sent["X-Telegram-Bot-Api-Secret-Token"] = secret

@@ -30,9 +30,14 @@ def test_insecure_mode_must_be_explicit():
 
 
 def test_every_problem_is_reported_at_once_with_its_variable():
-    env = {"TGWEBHOOK_SECRET_TOKEN": "bad secret!", "TGWEBHOOK_WORKERS": "many",
-           "TGWEBHOOK_DEDUP_RETENTION_HOURS": "1", "TGWEBHOOK_IP_ALLOWLIST": "maybe",
-           "TGWEBHOOK_BOT_TOKEN": "nope", "TGWEBHOOK_ALLOWED_NETWORKS": "10.0.0.0/33"}  # fmt: skip
+    env = {
+        "TGWEBHOOK_SECRET_TOKEN": "bad secret!",
+        "TGWEBHOOK_WORKERS": "many",
+        "TGWEBHOOK_DEDUP_RETENTION_HOURS": "1",
+        "TGWEBHOOK_IP_ALLOWLIST": "maybe",
+        "TGWEBHOOK_BOT_TOKEN": "nope",
+        "TGWEBHOOK_ALLOWED_NETWORKS": "10.0.0.0/33",
+    }
     with pytest.raises(ConfigError) as caught:
         load_settings(env)
     text = str(caught.value)

@@ -25,8 +25,9 @@ class Row:
     body: bytes = json.dumps(make_update(7)).encode()
     path: str = "/webhook/default"
     method: str = "POST"
-    headers: dict = field(default_factory=lambda: {"X-Telegram-Bot-Api-Secret-Token": SECRET,
-                                                   "Content-Type": JSON})  # fmt: skip
+    headers: dict = field(
+        default_factory=lambda: {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": JSON}
+    )
     settings: dict = field(default_factory=dict)
     peer: str = "127.0.0.1"
 
@@ -44,21 +45,21 @@ ROWS = [
         401,
         False,
         headers={"X-Telegram-Bot-Api-Secret-Token": "wrong", "Content-Type": JSON},
-    ),  # fmt: skip
+    ),
     Row("forbidden", 403, False, settings={"ip_allowlist": "true"}, peer="8.8.8.8"),
     Row(
         "unsupported_media_type",
         415,
         False,
         headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "text/plain"},
-    ),  # fmt: skip
+    ),
     Row(
         "too_large",
         413,
         False,
         body=body(make_update(7, text="x" * 2000)),
         settings={"max_body_bytes": 1024},
-    ),  # fmt: skip
+    ),
     Row("bad_request", 400, False, body=b"{not json"),
     Row("bad_request", 400, False, body=b"[1, 2]"),
     Row("bad_request", 400, False, body=body({"update_id": "7", "message": {}})),
@@ -77,8 +78,13 @@ def test_every_policy_row_answers_its_status(row: Row, make_settings, tmp_path):
     client, store = app.test_client(), app.extensions["tgwebhook.store"]
 
     def send():
-        return client.open(row.path, method=row.method, data=row.body, headers=row.headers,
-                           environ_base={"REMOTE_ADDR": row.peer})  # fmt: skip
+        return client.open(
+            row.path,
+            method=row.method,
+            data=row.body,
+            headers=row.headers,
+            environ_base={"REMOTE_ADDR": row.peer},
+        )
 
     try:
         if row.outcome == "duplicate":

@@ -16,9 +16,16 @@ PROXIES = parse_networks(["10.0.0.0/8", "fd00::/8"])
 
 @pytest.mark.parametrize(
     ("expected", "given", "valid"),
-    [("abc", "abc", True), ("abc", "abd", False), ("abc", None, False), ("abc", "", False),
-     ("abc", "abcd", False), ("", None, True), ("abc", "ä", False)],
-)  # fmt: skip
+    [
+        ("abc", "abc", True),
+        ("abc", "abd", False),
+        ("abc", None, False),
+        ("abc", "", False),
+        ("abc", "abcd", False),
+        ("", None, True),
+        ("abc", "ä", False),
+    ],
+)
 def test_secret_comparison(expected, given, valid):
     assert is_secret_valid(Secret(expected), given) is valid
 
@@ -62,14 +69,20 @@ def test_source_allowlist(peer, forwarded, allowed):
 def test_allowlist_on_answers_403_outside_telegram_ranges(make_settings, make_update, peer, status):
     app = create_app(make_settings(ip_allowlist="true"))
     response = app.test_client().post(
-        "/webhook/default", json=make_update(1), environ_base={"REMOTE_ADDR": peer},
+        "/webhook/default",
+        json=make_update(1),
+        environ_base={"REMOTE_ADDR": peer},
         headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
-    )  # fmt: skip
+    )
     assert response.status_code == status
     assert app.extensions["tgwebhook.store"].count_updates() == (status == 200)
 
 
 def test_allowlist_off_by_default_accepts_any_source(post_update, make_update, client):
-    response = client.post("/webhook/default", json=make_update(1), environ_base={"REMOTE_ADDR": "8.8.8.8"},
-                           headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})  # fmt: skip
+    response = client.post(
+        "/webhook/default",
+        json=make_update(1),
+        environ_base={"REMOTE_ADDR": "8.8.8.8"},
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+    )
     assert response.status_code == 200

@@ -20,8 +20,9 @@ HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "applicati
 
 def send(base_url: str, update: dict) -> int:
     with requests.Session() as session:
-        return session.post(f"{base_url}/webhook/default", data=json.dumps(update), headers=HEADERS,
-                            timeout=30).status_code  # fmt: skip
+        return session.post(
+            f"{base_url}/webhook/default", data=json.dumps(update), headers=HEADERS, timeout=30
+        ).status_code
 
 
 def stored_rows(db) -> int:
@@ -74,14 +75,17 @@ def test_promtool_accepts_a_real_scrape(serve):
 
 def test_secrets_never_appear_in_logs_metrics_or_health(serve):
     forward_secret = "forward-SECRET-value-42"
-    served = serve(env={"BOT_TOKEN": BOT_TOKEN, "FORWARD_SECRET_TOKEN": forward_secret,
-                        "LOG_LEVEL": "DEBUG"})  # fmt: skip
+    served = serve(
+        env={"BOT_TOKEN": BOT_TOKEN, "FORWARD_SECRET_TOKEN": forward_secret, "LOG_LEVEL": "DEBUG"}
+    )
     wrong = dict(HEADERS, **{"X-Telegram-Bot-Api-Secret-Token": "guess-" + SECRET})
     requests.post(served.base_url + "/webhook/default", data=b"{}", headers=wrong, timeout=5)
     send(served.base_url, make_update(5))
     send(served.base_url, {"update_id": 6, "message": {"text": SECRET}})
-    pages = [requests.get(served.base_url + path, timeout=10).text
-             for path in ("/metrics", "/health", "/readyz", "/livez")]  # fmt: skip
+    pages = [
+        requests.get(served.base_url + path, timeout=10).text
+        for path in ("/metrics", "/health", "/readyz", "/livez")
+    ]
     assert served.stop() == 0
     everything = "\n".join(pages) + served.output()
     for secret in (SECRET, BOT_TOKEN, BOT_TOKEN.split(":")[1], forward_secret):

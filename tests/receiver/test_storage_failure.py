@@ -10,8 +10,11 @@ from support import SECRET, fill, make_update
 
 
 def post(client, update_id: int, size: int = 2):
-    return client.post("/webhook/default", json=make_update(update_id, text="x" * size),
-                       headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})  # fmt: skip
+    return client.post(
+        "/webhook/default",
+        json=make_update(update_id, text="x" * size),
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+    )
 
 
 def assert_refused(client, store, update_id: int) -> None:

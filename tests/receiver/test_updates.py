@@ -45,7 +45,7 @@ def test_spec_has_the_update_types_telegram_documents():
                 "message": {"message_id": "1", "date": 1, "chat": {"id": 1, "type": "p"}},
             },
             ["message.message_id: expected Integer"],
-        ),  # fmt: skip
+        ),
         (
             {
                 "update_id": 1,
@@ -57,7 +57,7 @@ def test_spec_has_the_update_types_telegram_documents():
                 },
             },
             ["message.entities[0].length: required", "message.entities[0].offset: required"],
-        ),  # fmt: skip
+        ),
         ({"update_id": 1, "poll": []}, ["poll: expected Poll object"]),
     ],
 )
@@ -66,8 +66,15 @@ def test_deviations_name_the_field(update, expected):
 
 
 def test_unknown_fields_are_not_deviations():
-    update = {"update_id": 1, "message": {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "p"},
-                                          "brand_new_field": {"x": 1}}}  # fmt: skip
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": 1,
+            "chat": {"id": 1, "type": "p"},
+            "brand_new_field": {"x": 1},
+        },
+    }
     assert describe(update, SCHEMA).conforms
 
 

@@ -75,9 +75,10 @@ def test_body_over_limit_is_413_and_not_stored(make_settings, make_update):
     app = create_app(make_settings(max_body_bytes=2048))
     update = make_update(text="x" * 4096)
     response = app.test_client().post(
-        "/webhook/default", data=json.dumps(update),
+        "/webhook/default",
+        data=json.dumps(update),
         headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
-    )  # fmt: skip
+    )
     assert response.status_code == 413
     assert app.extensions["tgwebhook.store"].count_updates() == 0
 
@@ -121,7 +122,7 @@ def test_duplicate_update_is_acknowledged_but_stored_once(post_update, store, ma
             },
             "schema_deviation",
             "message",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_unknown_type_or_deviation_is_accepted_stored_and_counted(
@@ -138,11 +139,18 @@ def test_same_update_id_for_two_bots_is_two_updates(make_settings, tmp_path, mak
     config.write_text('[bots.a]\nsecret_token = "sa"\n[bots.b]\nsecret_token = "sb"\n')
     client = create_app(make_settings(config=config)).test_client()
     for bot, secret in (("a", "sa"), ("b", "sb")):
-        response = client.post(f"/webhook/{bot}", json=make_update(1),
-                                headers={"X-Telegram-Bot-Api-Secret-Token": secret})  # fmt: skip
+        response = client.post(
+            f"/webhook/{bot}",
+            json=make_update(1),
+            headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+        )
         assert response.status_code == 200
-    assert client.post("/webhook/a", json=make_update(1),
-                       headers={"X-Telegram-Bot-Api-Secret-Token": "sb"}).status_code == 401  # fmt: skip
+    assert (
+        client.post(
+            "/webhook/a", json=make_update(1), headers={"X-Telegram-Bot-Api-Secret-Token": "sb"}
+        ).status_code
+        == 401
+    )
 
 
 def test_insecure_mode_accepts_updates_without_secret(make_settings, make_update):

@@ -92,9 +92,12 @@ def test_send_message_errors_use_telegram_texts(api, params, description):
 
 def test_send_document_takes_an_upload_and_reports_what_arrived(sim, api, token):
     data = b"%PDF-1.4\r\n" + bytes(range(256))
-    answer = requests.post(sim.api_url(token, "sendDocument"), timeout=10,
-                           data={"chat_id": "5", "caption": "report"},
-                           files={"document": ("r.pdf", data, "application/pdf")}).json()  # fmt: skip
+    answer = requests.post(
+        sim.api_url(token, "sendDocument"),
+        timeout=10,
+        data={"chat_id": "5", "caption": "report"},
+        files={"document": ("r.pdf", data, "application/pdf")},
+    ).json()
     sent = answer["result"]
     assert sent["document"]["file_size"] == len(data) and sent["caption"] == "report"
     assert "text" not in sent and sent["chat"]["id"] == 5
@@ -113,7 +116,9 @@ def test_a_send_without_its_file_is_a_bad_request_and_a_file_id_will_do(api, met
     assert api(method, chat_id=5, **{field: "AgACAgIAAxkBAAI"})["ok"]
     status, body = api.raw(method, chat_id=5, **{field: "attach://no-such-part"})
     assert (status, body["description"]) == (
-        400, "Bad Request: wrong file identifier/HTTP URL specified")  # fmt: skip
+        400,
+        "Bad Request: wrong file identifier/HTTP URL specified",
+    )
 
 
 def test_small_methods_answer_true(api):

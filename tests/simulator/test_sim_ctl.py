@@ -17,8 +17,18 @@ def run(capsys, sim, *argv: str) -> tuple[int, object]:
 
 
 def test_a_rate_limit_fault_answers_429_with_retry_after_until_cleared(capsys, sim, api, token):
-    code, fault = run(capsys, sim, "fault", "sendMessage", "--error-code", "429",
-                      "--retry-after", "7", "--token", token)  # fmt: skip
+    code, fault = run(
+        capsys,
+        sim,
+        "fault",
+        "sendMessage",
+        "--error-code",
+        "429",
+        "--retry-after",
+        "7",
+        "--token",
+        token,
+    )
     assert code == 0 and fault["method"].lower() == "sendmessage"
     refused = api("sendMessage", chat_id=5, text="hi")
     assert (refused["error_code"], refused["parameters"]["retry_after"]) == (429, 7)
@@ -54,6 +64,11 @@ def test_a_refused_request_exits_1_and_says_why(capsys, sim):
 
 def test_an_unreachable_simulator_exits_2(closed_port_url):
     base = closed_port_url.removesuffix("/hook")
-    done = subprocess.run([sys.executable, "-m", "simulator.ctl", "--url", base, "faults"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=30)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator.ctl", "--url", base, "faults"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 2 and "cannot reach the simulator" in done.stderr

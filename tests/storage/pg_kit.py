@@ -73,12 +73,20 @@ class Cluster:
 
     def start(self) -> None:
         self._run(
-            server_binary("pg_ctl"), "start", "-w", "-t", str(START_TIMEOUT), "-D",
-            str(self.data), "-l", str(self.root / "server.log"), "-o",
+            server_binary("pg_ctl"),
+            "start",
+            "-w",
+            "-t",
+            str(START_TIMEOUT),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockets}"
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             " -c max_connections=200",
-        )  # fmt: skip
+        )
 
     def stop(self, mode: str = "immediate") -> None:
         self._run(server_binary("pg_ctl"), "stop", "-w", "-m", mode, "-D", str(self.data))
@@ -104,9 +112,17 @@ def start_cluster() -> Cluster:
         shutil.chown(cluster.sockets, user)
         os.chmod(root, 0o700)
     cluster._run(
-        server_binary("initdb"), "-D", str(cluster.data), "-U", "postgres", "-A", "trust",
-        "-E", "UTF8", "--no-sync",
-    )  # fmt: skip
+        server_binary("initdb"),
+        "-D",
+        str(cluster.data),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
     cluster.start()
     return cluster
 

@@ -71,5 +71,10 @@ def start_monitor(db_url: str, log: Path, **settings: object) -> subprocess.Pope
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update({f"TGWEBHOOK_{name.upper()}": str(value) for name, value in settings.items()})
     with open(log, "wb") as sink:
-        return subprocess.Popen([sys.executable, "-m", "monitor"], cwd=ROOT, env=env,
-                                stdout=sink, stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )

@@ -23,23 +23,43 @@ NOW = 1_800_000_000.0
 def fill(store) -> None:
     for update_id in range(1, 6):
         body = b'{"update_id": %d}' % update_id
-        store.record_update(IncomingUpdate("default", update_id, "message", str(update_id % 2),
-                                           body, NOW + update_id, True), forward=True)  # fmt: skip
+        store.record_update(
+            IncomingUpdate(
+                "default", update_id, "message", str(update_id % 2), body, NOW + update_id, True
+            ),
+            forward=True,
+        )
     first, second = store.claim_due("default", NOW + 10, 10, NOW + 40, "old")
     store.record_delivered(first.id, "old", NOW + 11)
     store.record_dead(second.id, "old", "HTTP 500")
     store.save_observation(Observation("default", NOW, True, pending_update_count=3))
     store.save_observation(Observation("default", NOW + 60, False, error_code=401, error="no"))
-    store.save_transition(AlertTransition("default", "poll_failing", "fire", "ok", "firing",
-                                          NOW + 60, "critical", "revoked", {"code": 401}),
-                          0, ["webhook"])  # fmt: skip
+    store.save_transition(
+        AlertTransition(
+            "default",
+            "poll_failing",
+            "fire",
+            "ok",
+            "firing",
+            NOW + 60,
+            "critical",
+            "revoked",
+            {"code": 401},
+        ),
+        0,
+        ["webhook"],
+    )
     store.save_certificate_check(CertificateCheck("default", "x.example", NOW, NOW + 86400))
 
 
 def migrate(source: str, target: str) -> str:
-    result = subprocess.run([sys.executable, "app.py", "migrate-store", "--from", source,
-                             "--to", target], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "app.py", "migrate-store", "--from", source, "--to", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -59,8 +79,9 @@ def test_sqlite_to_postgres_copies_everything_once(tmp_path, pg_url):
         assert [(u.update_id, u.state) for u in new.dead_letters()] == [(2, DEAD)]
         assert new.get_update("default", 1)["state"] == DELIVERED
         assert bytes(new.get_update("default", 3)["body"]) == b'{"update_id": 3}'
-        assert not new.record_update(IncomingUpdate("default", 4, "message", "0", b"{}", NOW,
-                                                    True), forward=True)  # fmt: skip
+        assert not new.record_update(
+            IncomingUpdate("default", 4, "message", "0", b"{}", NOW, True), forward=True
+        )
         assert [u.update_id for u in new.claim_due("default", NOW + 50, 10, NOW + 80, "b")] == [
             3,
             4,
@@ -75,7 +96,11 @@ def test_sqlite_to_postgres_copies_everything_once(tmp_path, pg_url):
 
 
 def test_the_same_store_on_both_sides_is_refused(tmp_path):
-    result = subprocess.run([sys.executable, "app.py", "migrate-store", "--from", "x.db",
-                             "--to", "x.db"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "app.py", "migrate-store", "--from", "x.db", "--to", "x.db"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "same store" in result.stderr

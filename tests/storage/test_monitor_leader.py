@@ -27,8 +27,9 @@ def recorder():
 def test_a_follower_takes_over_only_after_the_leaders_lease_runs_out(any_store):
     runs: list[str] = []
     leader = Leadership(any_store, 1.0, holder="elsewhere:1:a")
-    follower = Leadership(any_store, 1.0, on_gain=lambda: runs.append("gain"),
-                          holder="elsewhere:2:b")  # fmt: skip
+    follower = Leadership(
+        any_store, 1.0, on_gain=lambda: runs.append("gain"), holder="elsewhere:2:b"
+    )
     assert leader.renew() and leader.held()
     assert not follower.renew() and not follower.held()
     run_if_leading(follower, runs.append, "job")  # not the leader: skipped
@@ -53,10 +54,16 @@ def test_two_monitor_processes_poll_once_and_fail_over_without_double_alerts(
 ):
     token = make_token(1)
     with start_simulator(time_factor=0.02) as sim:
-        settings = {"bot_token": token, "api_base": sim.base_url, "poll_interval_seconds": 1,
-                    "leader_lease_seconds": LEASE, "alert_webhook_url": recorder.url}  # fmt: skip
-        monitors = [start_monitor(pg_url, tmp_path / f"monitor{i}.log", **settings)
-                    for i in range(2)]  # fmt: skip
+        settings = {
+            "bot_token": token,
+            "api_base": sim.base_url,
+            "poll_interval_seconds": 1,
+            "leader_lease_seconds": LEASE,
+            "alert_webhook_url": recorder.url,
+        }
+        monitors = [
+            start_monitor(pg_url, tmp_path / f"monitor{i}.log", **settings) for i in range(2)
+        ]
         store = open_store(pg_url)
         try:
             run_failover(sim, token, store, monitors, recorder)

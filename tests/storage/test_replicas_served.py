@@ -32,16 +32,24 @@ def post(base_url: str, update_id: int, session: requests.Session) -> int | None
     """The status of one webhook POST; None when the replica cannot be reached."""
     update = make_update(update_id, chat_id=1000 + update_id % CHATS)
     try:
-        return session.post(f"{base_url}/webhook/default", json=update, timeout=15,
-                            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}).status_code  # fmt: skip
+        return session.post(
+            f"{base_url}/webhook/default",
+            json=update,
+            timeout=15,
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        ).status_code
     # A kill can also land between the status line and the body: no answer either.
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
         return None
 
 
 def start_replicas(serve, pg_url: str, backend: Recorder, count: int, **env: object) -> list:
-    settings = {"TGWEBHOOK_DB": pg_url, "forward_url": backend.url,
-                "forward_timeout_seconds": 2, **env}  # fmt: skip
+    settings = {
+        "TGWEBHOOK_DB": pg_url,
+        "forward_url": backend.url,
+        "forward_timeout_seconds": 2,
+        **env,
+    }
     return [serve(env=settings, workers=1) for _ in range(count)]
 
 
@@ -114,8 +122,7 @@ def test_postgres_restart_gives_503_never_an_unsaved_200_and_service_resumes(
         time.sleep(2)
         pg_cluster.start()
         restarted = time.monotonic()
-        wait_until(lambda: any(s == 200 and t > restarted + 0.5 for _, s, t in answers),
-                   timeout=30)  # fmt: skip
+        wait_until(lambda: any(s == 200 and t > restarted + 0.5 for _, s, t in answers), timeout=30)
         time.sleep(1)
     finally:
         stop.set()
@@ -126,8 +133,11 @@ def test_postgres_restart_gives_503_never_an_unsaved_200_and_service_resumes(
     assert 503 in statuses
     store = open_store(pg_url)
     try:
-        stored = {u for u in range(1, max(u for u, *_ in answers) + 1)
-                  if store.get_update("default", u) is not None}  # fmt: skip
+        stored = {
+            u
+            for u in range(1, max(u for u, *_ in answers) + 1)
+            if store.get_update("default", u) is not None
+        }
     finally:
         store.close()
     assert {u for u, status, _ in answers if status == 200} <= stored

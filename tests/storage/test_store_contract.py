@@ -14,8 +14,9 @@ NOW = 1_800_000_000.0
 HOUR = 3600.0
 
 
-def incoming(update_id: int, bot: str = "default", at: float = NOW, body: bytes = b"{}",
-             chat: int = 5) -> IncomingUpdate:  # fmt: skip
+def incoming(
+    update_id: int, bot: str = "default", at: float = NOW, body: bytes = b"{}", chat: int = 5
+) -> IncomingUpdate:
     return IncomingUpdate(bot, update_id, "message", str(chat), body, at, True)
 
 

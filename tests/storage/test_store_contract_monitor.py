@@ -11,8 +11,18 @@ NOW = 1_700_000_000.0
 
 
 def fire(alert: str = "backlog", at: float = NOW, bot: str = "default") -> AlertTransition:
-    return AlertTransition(bot, alert, "fire", "ok", "firing", at, "warning", f"{alert} is bad",
-                           {"pending_update_count": 7}, started_at=at)  # fmt: skip
+    return AlertTransition(
+        bot,
+        alert,
+        "fire",
+        "ok",
+        "firing",
+        at,
+        "warning",
+        f"{alert} is bad",
+        {"pending_update_count": 7},
+        started_at=at,
+    )
 
 
 def race(stores, work, rounds: int) -> list[list]:
@@ -35,9 +45,18 @@ def race(stores, work, rounds: int) -> list[list]:
 
 # -- observations ---------------------------------------------------------------------------
 def test_observations_round_trip_newest_first_and_prune(any_store):
-    full = Observation("default", NOW, True, pending_update_count=3, last_error_date=int(NOW),
-                       last_error_message="Connection refused", url="https://x/webhook/default",
-                       max_connections=40, allowed_updates=("message",), ip_address="1.2.3.4")  # fmt: skip
+    full = Observation(
+        "default",
+        NOW,
+        True,
+        pending_update_count=3,
+        last_error_date=int(NOW),
+        last_error_message="Connection refused",
+        url="https://x/webhook/default",
+        max_connections=40,
+        allowed_updates=("message",),
+        ip_address="1.2.3.4",
+    )
     failed = Observation("default", NOW + 60, False, error_code=401, error="Unauthorized")
     any_store.save_observation(full)
     any_store.save_observation(failed)
