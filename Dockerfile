@@ -10,9 +10,10 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY app.py ./
+COPY app.py serve.py gunicorn.conf.py ./
 COPY core ./core
 COPY receiver ./receiver
+COPY ops ./ops
 COPY monitor ./monitor
 COPY forwarder ./forwarder
 COPY simulator ./simulator

@@ -23,7 +23,8 @@ log = logging.getLogger("tgwebhook")
 
 def create_app(settings: Settings | None = None, store=None) -> Flask:
     """The web app: webhook receiver plus /livez, /readyz, /health and /metrics."""
-    from receiver import health, views
+    from ops import views as ops_views
+    from receiver import views
 
     settings = settings or load_settings()
     configure_logging(settings)
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, store=None) -> Flask:
     schema = load_schema()
     metrics.precreate(settings.bots, schema.update_types)
     app = Flask(__name__)
-    app.register_blueprint(health.make_blueprint(store, settings))
+    app.register_blueprint(ops_views.make_blueprint(store, settings))
     endpoint = views.WebhookEndpoint(store, settings, schema)
     app.wsgi_app = views.mount(views.WebhookApp(endpoint), app.wsgi_app)
     # For create_asgi_app, tests and CLI tools; never read by views.
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # Packages whose `cli.register(subparsers)` adds commands; imported only when the CLI runs.
-CLI_MODULES = ("core.cli", "forwarder.cli", "monitor.cli", "simulator.demo")
+CLI_MODULES = ("serve", "core.cli", "forwarder.cli", "monitor.commands.cli", "simulator.demo.cli")
 
 
 if __name__ == "__main__":

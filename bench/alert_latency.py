@@ -21,7 +21,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulator.demo import Demo, free_port, wrong_secret  # noqa: E402
+from simulator.demo.cli import Demo, free_port, wrong_secret  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from core.cli import settings_or_exit
 from core.config import Settings
-from core.storage import DEAD, PENDING, StoreError, open_store
-from core.storage_queue import QueuedUpdate
+from core.storage import DEAD, PENDING, QueuedUpdate, StoreError, open_store
 
 ERROR_CHARS = 60
 

@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 from core import metrics
 from core.config import Settings
-from core.storage import StoreError
-from core.storage_queue import QueuedUpdate
+from core.storage import QueuedUpdate, StoreError
 from core.telegram import TelegramClient, TelegramError
 from forwarder import policy
 from forwarder.outage import OutageWatch

@@ -15,8 +15,7 @@ from collections.abc import Callable
 
 from core.config import Settings
 from core.identity import is_dead_here, process_identity
-from core.storage import StoreError
-from core.storage_queue import QueuedUpdate
+from core.storage import QueuedUpdate, StoreError
 from forwarder.courier import Courier
 from forwarder.outage import OutageWatch
 

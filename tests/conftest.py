@@ -13,7 +13,8 @@ import pytest
 
 from app import create_app
 from core.config import Settings, load_settings
-from support import ROOT, SECRET, Served, free_port, is_ready, make_update, wait_until
+from simulator.harness import Simulator, make_token, start_simulator
+from tests.helpers.support import ROOT, SECRET, Served, free_port, is_ready, make_update, wait_until
 
 
 @pytest.fixture
@@ -138,3 +139,15 @@ def small_fs(tmp_path: Path) -> Iterator[Path]:
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], check=True)
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    # Telegram's delays (retry backoff, setWebhook rate limit) run 50x faster.
+    with start_simulator(time_factor=0.02) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def token() -> str:
+    return make_token(1)

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from support import ROOT
+from tests.helpers.support import ROOT
 
 
 def test_ingest_bench_measures_the_appliance_on_an_empty_and_a_prefilled_store(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from core.logs import RedactSecrets
-from support import BOT_TOKEN, SECRET
+from tests.helpers.support import BOT_TOKEN, SECRET
 
 
 def test_known_secrets_and_token_urls_are_masked(caplog):

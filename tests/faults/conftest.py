@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from fault_kit import BotBackend
-from support import Served
+from tests.helpers.fault_kit import BotBackend
+from tests.helpers.support import Served
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.updates import load_schema
-from support import ROOT, make_update
+from tests.helpers.support import ROOT, make_update
 
 pytest.importorskip("atheris", reason="atheris is not installed (requirements-dev.txt)")
 

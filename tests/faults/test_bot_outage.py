@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 
-from fault_kit import Load, first_delivery_order, stored
-from support import wait_until
+from tests.helpers.fault_kit import Load, first_delivery_order, stored
+from tests.helpers.support import wait_until
 
 SCALE = 1 / 300
 OUTAGE_SECONDS = 3600 * SCALE

@@ -8,8 +8,8 @@ import json
 
 import requests
 
-from fault_kit import HEADERS, stored
-from support import fill, make_update
+from tests.helpers.fault_kit import HEADERS, stored
+from tests.helpers.support import fill, make_update
 
 LARGE = 100_000  # characters: needs fresh pages whatever the WAL already holds
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 from core.updates import describe
-from fuzz_strategies import (
+from tests.helpers.fuzz_strategies import (
     SCHEMA,
     content_types,
     expected_status,
@@ -22,7 +22,7 @@ from fuzz_strategies import (
     sized_bodies,
     spec_updates,
 )
-from support import SECRET
+from tests.helpers.support import SECRET
 
 FRESH_IDS = itertools.count(1_000_000)
 

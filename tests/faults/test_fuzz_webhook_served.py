@@ -12,8 +12,8 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fault_kit import count_stored, gunicorn_workers, rss_bytes, stored_body
-from fuzz_strategies import (
+from tests.helpers.fault_kit import count_stored, gunicorn_workers, rss_bytes, stored_body
+from tests.helpers.fuzz_strategies import (
     LIMIT,
     content_types,
     expected_status,
@@ -21,7 +21,7 @@ from fuzz_strategies import (
     raw_bodies,
     secrets,
 )
-from support import SECRET
+from tests.helpers.support import SECRET
 
 MB = 1024 * 1024
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from fault_kit import (
+from tests.helpers.fault_kit import (
     BotBackend,
     Ledger,
     Load,
@@ -19,7 +19,7 @@ from fault_kit import (
     query,
     stored,
 )
-from support import Served, wait_until
+from tests.helpers.support import Served, wait_until
 
 CHATS = 8
 

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from support import ROOT
+from tests.helpers.support import ROOT
 
 DEADLINE_SECONDS = 4.0  # the child's start-up included; a healthy case takes ~0.3 s in all
 BUDGET_SECONDS = 0.5

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from core.storage import open_store
-from forward_kit import (
+from forwarder.dispatcher import Dispatcher
+from tests.helpers.forward_kit import (
     BotBackend,
 )
-from forwarder.dispatcher import Dispatcher
 
 
 @pytest.fixture

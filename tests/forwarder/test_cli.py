@@ -8,8 +8,8 @@ import sys
 
 import requests
 
-from forward_kit import Reply
-from support import ROOT, SECRET, make_update, wait_until
+from tests.helpers.forward_kit import Reply
+from tests.helpers.support import ROOT, SECRET, make_update, wait_until
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 

@@ -8,8 +8,8 @@ import time
 from collections import defaultdict
 
 from core.storage import DEAD, DELIVERED, IncomingUpdate
-from forward_kit import Reply, attempts_metric, enqueue, states
-from support import wait_until
+from tests.helpers.forward_kit import Reply, attempts_metric, enqueue, states
+from tests.helpers.support import wait_until
 
 
 def test_an_update_reaches_the_bot_exactly_as_telegram_sends_it(

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from forward_kit import Reply, queue_depth
-from support import ROOT, SECRET, make_update, wait_until
+from tests.helpers.forward_kit import Reply, queue_depth
+from tests.helpers.support import ROOT, SECRET, make_update, wait_until
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 FAST = {

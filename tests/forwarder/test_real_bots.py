@@ -8,9 +8,9 @@ from collections import defaultdict
 
 import requests
 
-from forward_kit import forward_metric
-from real_bots import PHOTO, start_aiogram_bot, start_ptb_bot
-from support import BOT_TOKEN, SECRET, free_port, wait_until
+from tests.helpers.forward_kit import forward_metric
+from tests.helpers.real_bots import PHOTO, start_aiogram_bot, start_ptb_bot
+from tests.helpers.support import BOT_TOKEN, SECRET, free_port, wait_until
 
 FORWARD_SECRET = "bot-side-secret_42"
 TEXTS = [("one", 5), ("two", 5), ("three", 6), ("four", 5), ("five", 6)]

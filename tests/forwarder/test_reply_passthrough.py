@@ -9,8 +9,8 @@ import logging
 import pytest
 
 from core.storage import DELIVERED
-from forward_kit import Reply, attempts_metric, enqueue, states
-from support import BOT_TOKEN, wait_until
+from tests.helpers.forward_kit import Reply, attempts_metric, enqueue, states
+from tests.helpers.support import BOT_TOKEN, wait_until
 
 
 @pytest.fixture

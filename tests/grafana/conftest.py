@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from live_stack import Live, build
+from tests.helpers.live_stack import Live, build
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 import pytest
 import yaml
 
-from grafana_kit import GRAFANA, PROMETHEUS_DIR, ROOT
+from tests.helpers.grafana_kit import GRAFANA, PROMETHEUS_DIR, ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

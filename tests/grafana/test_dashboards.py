@@ -8,7 +8,7 @@ import pytest
 
 from core import metrics
 from grafana import generate
-from grafana_kit import (
+from tests.helpers.grafana_kit import (
     DASHBOARD_FILES,
     PROMETHEUS_METRICS,
     load_dashboards,

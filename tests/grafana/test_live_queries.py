@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.metrics import SPECS
-from grafana_kit import (
+from tests.helpers.grafana_kit import (
     Query,
     load_dashboards,
     load_rules,

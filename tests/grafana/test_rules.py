@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grafana_kit import AMTOOL, GRAFANA, PROMETHEUS_DIR, PROMTOOL, ROOT, load_rules, run_tool
+from tests.helpers.grafana_kit import (
+    AMTOOL,
+    GRAFANA,
+    PROMETHEUS_DIR,
+    PROMTOOL,
+    ROOT,
+    load_rules,
+    run_tool,
+)
 
 DOCS = ROOT / "docs" / "dashboards.md"
 RULES = load_rules()

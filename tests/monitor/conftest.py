@@ -1,4 +1,4 @@
-"""Monitor fixtures: the simulator, a store, and real servers on free ports (HTTP receiver,
+"""Monitor fixtures: a store, and real servers on free ports (HTTP receiver,
 Alertmanager, SMTP). Every server is stopped at teardown."""
 
 from __future__ import annotations
@@ -16,21 +16,8 @@ import pytest
 import requests
 
 from core.storage import open_store
-from monitor_kit import Receiver
-from simulator.harness import Simulator, make_token, start_simulator
-from support import free_port, stop_process, wait_until
-
-
-@pytest.fixture
-def sim() -> Iterator[Simulator]:
-    # Telegram's delays (retry backoff, setWebhook rate limit) run 50x faster.
-    with start_simulator(time_factor=0.02) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def token() -> str:
-    return make_token(1)
+from tests.helpers.monitor_kit import Receiver
+from tests.helpers.support import free_port, stop_process, wait_until
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from monitor.notifiers.email import EmailNotifier, SmtpTarget, parse_smtp_url
 from monitor.notifiers.telegram import TelegramNotifier, send_interval
 from monitor.rules import CRITICAL, Finding
 from simulator.harness import make_token
-from support import free_port
+from tests.helpers.support import free_port
 
 CHAT = "-100200300"
 FINDING = Finding(

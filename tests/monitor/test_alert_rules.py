@@ -8,7 +8,7 @@ from core.metrics import ALERTS
 from core.storage import CertificateCheck, Observation, QueueStats
 from monitor import rules
 from monitor.rules import CRITICAL, WARNING, Facts, Thresholds
-from monitor_kit import observation
+from tests.helpers.monitor_kit import observation
 
 NOW = 1_700_000_000.0
 LIMITS = Thresholds(

@@ -12,7 +12,7 @@ import requests
 
 from core.config import Secret
 from core.telegram import TelegramClient
-from support import ROOT, SECRET, free_port, wait_until
+from tests.helpers.support import ROOT, SECRET, free_port, wait_until
 
 
 def ready(url: str) -> bool:

@@ -18,8 +18,8 @@ from core.storage import AlertState, open_store
 from core.telegram import TelegramClient
 from monitor import alerts, jobs, poller
 from monitor.rules import WARNING, Finding
-from monitor_kit import TlsSite, observation
-from support import free_port, wait_until
+from tests.helpers.monitor_kit import TlsSite, observation
+from tests.helpers.support import free_port, wait_until
 
 
 @pytest.fixture

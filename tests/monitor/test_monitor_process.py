@@ -13,7 +13,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.storage import open_store
-from support import ROOT, SECRET, wait_until
+from tests.helpers.support import ROOT, SECRET, wait_until
 
 
 def test_creating_the_web_app_never_imports_apscheduler(tmp_path):

@@ -7,7 +7,7 @@ import json
 
 import requests
 
-from support import SECRET, make_update, scrape
+from tests.helpers.support import SECRET, make_update, scrape
 
 JSON = "application/json"
 

@@ -12,7 +12,7 @@ import pytest
 
 from app import create_app
 from receiver.policy import STATUS
-from support import SECRET, make_update
+from tests.helpers.support import SECRET, make_update
 
 JSON = "application/json"
 

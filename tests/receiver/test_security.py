@@ -8,7 +8,7 @@ from app import create_app
 from core.config import Secret
 from core.settings_table import TELEGRAM_NETWORKS
 from receiver.security import client_address, is_secret_valid, is_source_allowed, parse_networks
-from support import SECRET
+from tests.helpers.support import SECRET
 
 TELEGRAM = parse_networks(TELEGRAM_NETWORKS)
 PROXIES = parse_networks(["10.0.0.0/8", "fd00::/8"])

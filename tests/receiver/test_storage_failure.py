@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from app import create_app
-from support import SECRET, fill, make_update
+from tests.helpers.support import SECRET, fill, make_update
 
 
 def post(client, update_id: int, size: int = 2):

@@ -8,7 +8,7 @@ import pytest
 
 from app import create_app
 from core import metrics
-from support import SECRET
+from tests.helpers.support import SECRET
 
 
 def counter(bot: str, outcome: str) -> float:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from simulator import ctl
-from support import ROOT
+from tests.helpers.support import ROOT
 
 
 def run(capsys, sim, *argv: str) -> tuple[int, object]:

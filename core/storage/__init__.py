@@ -1,0 +1,89 @@
+"""The store: `open_store(url)`, its error, the values that cross it, and what it can do.
+
+Callers (receiver, forwarder, monitor, commands) import only this package and annotate the
+narrow protocol they use (`IngestStore`, `QueueStore`, ...). SQL lives behind it: the
+backend-neutral verbs (`ingest`, `queue`, `monitor`, `lease`) over the connections of the
+`sqlite` or `postgres` backend.
+"""
+
+from __future__ import annotations
+
+from core.storage.model import (
+    ALERT_FIRING,
+    ALERT_OK,
+    ALERT_RESOLVED,
+    DEAD,
+    DELIVERED,
+    DELIVERING,
+    PENDING,
+    STORED,
+    AlertState,
+    AlertTransition,
+    CertificateCheck,
+    ChatHead,
+    IncomingUpdate,
+    Notification,
+    Observation,
+    QueuedUpdate,
+    QueueStats,
+    StoreError,
+)
+from core.storage.protocols import (
+    AlertStore,
+    IngestStore,
+    LeaseStore,
+    ObservationStore,
+    QueueStore,
+    Store,
+)
+
+__all__ = [
+    "ALERT_FIRING",
+    "ALERT_OK",
+    "ALERT_RESOLVED",
+    "DEAD",
+    "DELIVERED",
+    "DELIVERING",
+    "PENDING",
+    "STORED",
+    "AlertState",
+    "AlertStore",
+    "AlertTransition",
+    "CertificateCheck",
+    "ChatHead",
+    "ChatHead",
+    "IncomingUpdate",
+    "IngestStore",
+    "LeaseStore",
+    "Notification",
+    "Observation",
+    "ObservationStore",
+    "QueueStats",
+    "QueuedUpdate",
+    "QueuedUpdate",
+    "QueueStore",
+    "Store",
+    "StoreError",
+    "open_store",
+    "sqlite_path",
+]
+
+
+def open_store(url: str, *, timeout: float = 5.0, synchronous: str = "NORMAL") -> Store:
+    """Open the store named by TGWEBHOOK_DB: a SQLite path (or sqlite:///path), or a
+    postgresql:// URL (shared by several replicas; see docs/scaling.md)."""
+    path = sqlite_path(url)
+    if path is None:
+        from core.storage.postgres.store import PostgresStore
+
+        return PostgresStore(url, timeout=timeout)
+    from core.storage.sqlite.store import SqliteStore
+
+    return SqliteStore(path, timeout=timeout, synchronous=synchronous)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a TGWEBHOOK_DB value names, or None for a (shared) PostgreSQL store."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return None
+    return url.removeprefix("sqlite:///")

@@ -1,0 +1,144 @@
+"""The values that cross the storage seam, its error, and the states of its rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class StoreError(Exception):
+    """The store cannot persist or read right now; callers answer 503 or retry later."""
+
+
+@dataclass(frozen=True)
+class IncomingUpdate:
+    bot: str
+    update_id: int
+    type: str
+    chat_key: str
+    body: bytes
+    received_at: float
+    conforms: bool
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    bot: str
+    depth: int  # stored and not yet delivered (pending or in flight)
+    oldest_age_seconds: float  # 0 when empty
+    dead_letters: int
+    last_received_at: float | None
+
+
+# Delivery states of an update row.
+PENDING = "pending"  # waiting for the forwarder
+DELIVERING = "delivering"  # claimed by a forwarder, POST in flight
+DELIVERED = "delivered"
+DEAD = "dead"  # delivery budget exhausted; see `python app.py dlq`
+STORED = "stored"  # no forward URL configured: kept for dedup and inspection only
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One getWebhookInfo poll of one bot, as stored by the monitor."""
+
+    bot: str
+    observed_at: float
+    ok: bool  # the poll itself succeeded
+    error_code: int | None = None  # poll failure: Bot API error_code (401 = revoked token)
+    error: str = ""  # poll failure description, token redacted
+    pending_update_count: int | None = None
+    last_error_date: int | None = None
+    last_error_message: str = ""
+    last_synchronization_error_date: int | None = None
+    url: str = ""
+    max_connections: int | None = None
+    allowed_updates: tuple[str, ...] | None = None
+    ip_address: str = ""
+
+
+# Alert states of one (bot, alert) pair; monitor/alerts.py wraps them in an enum.
+ALERT_OK = "ok"  # never fired
+ALERT_FIRING = "firing"
+ALERT_RESOLVED = "resolved"  # fired, then cleared
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """The current state of one alert of one bot; `version` is its compare-and-set token."""
+
+    bot: str
+    alert: str
+    state: str = ALERT_OK
+    severity: str = ""
+    summary: str = ""
+    changed_at: float | None = None
+    notified_at: float | None = None  # last fire, repeat or resolve
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class AlertTransition:
+    """A row of alert history: fire, repeat (still firing) or resolve. Notifications render it."""
+
+    bot: str
+    alert: str
+    kind: str  # "fire", "repeat" or "resolve"
+    old_state: str
+    new_state: str
+    at: float
+    severity: str
+    summary: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    started_at: float | None = None  # when the alert began firing
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One claimed outbox row: send `transition` through `channel`, then report with `lease`."""
+
+    id: int
+    channel: str
+    attempts: int  # including this one
+    lease: str
+    transition: AlertTransition
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """The latest TLS check of a bot's public URL."""
+
+    bot: str
+    host: str
+    checked_at: float
+    not_after: float | None  # certificate expiry (epoch seconds); None when unknown
+    error: str = ""  # handshake or verification failure
+
+
+@dataclass(frozen=True)
+class QueuedUpdate:
+    """One row of the queue, as the forwarder and the dlq/queue commands see it."""
+
+    id: int  # arrival order; the handle `python app.py dlq` uses
+    bot: str
+    update_id: int
+    type: str
+    chat_key: str
+    received_at: float
+    state: str
+    attempts: int  # finished attempts so far
+    next_attempt_at: float | None
+    delivered_at: float | None
+    last_error: str | None
+    budget_from: float  # the age budget counts from here (received, or replayed)
+    body: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ChatHead:
+    """The oldest undelivered update of one chat, and how many wait behind and with it."""
+
+    waiting: int
+    head: QueuedUpdate

@@ -1,0 +1,189 @@
+"""PostgreSQL backend: several appliance replicas share one dedup table, queue and alert state.
+
+The verbs are the backend-neutral mixins the SQLite store uses too (`storage_ingest`,
+`storage_queue`, `storage_monitor`, `storage_lease`); this module supplies what differs:
+a connection pool with server-side timeouts, SQL marks rewritten for psycopg, row locks
+skipped by competing claimers, and the group-commit writer's batch as one pipelined
+`INSERT ... ON CONFLICT DO NOTHING RETURNING id` per row in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from core.storage.ingest import HEARTBEAT, IngestVerbs
+from core.storage.lease import LeaseVerbs
+from core.storage.model import StoreError
+from core.storage.monitor import MonitorVerbs
+from core.storage.postgres.schema import migrate
+from core.storage.queue import QueueVerbs
+from core.storage.writer import GroupWriter
+
+INSERT_UPDATE = (
+    "INSERT INTO updates (bot, update_id, type, chat_key, received_at, conforms, body, state)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (bot, update_id) DO NOTHING"
+    " RETURNING id"
+)
+POOL_SIZE = 10  # per process: gthread threads, forwarder couriers, scrapes
+# A string literal (kept, with % doubled), a `?` mark, a `:name` mark (not a `::` cast), a %.
+MARKS = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
+
+
+@lru_cache(maxsize=512)
+def dialect(sql: str) -> str:
+    """The shared verbs' SQLite-style marks (`?`, `:name`) as psycopg's (`%s`, `%(name)s`)."""
+
+    def mark(match: re.Match) -> str:
+        token = match.group(0)
+        if token.startswith("'"):
+            return token.replace("%", "%%")
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        return f"%({match.group(1)})s"
+
+    return MARKS.sub(mark, sql)
+
+
+class Row(tuple):
+    """A result row like sqlite3.Row: by position, by column name, and `dict(row)`."""
+
+    def __new__(cls, values, index: dict[str, int]):
+        row = super().__new__(cls, values)
+        row._index = index
+        return row
+
+    def __getitem__(self, key):
+        return tuple.__getitem__(self, self._index[key] if isinstance(key, str) else key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def row_factory(cursor) -> Callable[[Any], Row]:
+    index = {column.name: i for i, column in enumerate(cursor.description or ())}
+    return lambda values: Row(values, index)
+
+
+class Session:
+    """A connection inside one transaction, with the sqlite3-like calls the mixins make."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> psycopg.Cursor:
+        return self._conn.execute(dialect(sql), params)
+
+    def executemany(self, sql: str, params_seq: Any) -> psycopg.Cursor:
+        cursor = self._conn.cursor()
+        cursor.executemany(dialect(sql), params_seq)
+        return cursor
+
+
+class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
+    # Competing outbox claimers skip rows another transaction is claiming, not re-claim them.
+    lock_rows = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        millis = max(1, int(timeout * 1000))
+        given = conninfo_to_dict(url).get("options") or ""  # e.g. -csearch_path=tenant
+        self._kwargs = {
+            "autocommit": True,  # transactions are explicit (conn.transaction())
+            "row_factory": row_factory,
+            "connect_timeout": max(1, round(timeout)),
+            # Server-side bounds: a stuck query or a lock wait fails instead of hanging.
+            "options": f"{given} -c statement_timeout={millis} -c lock_timeout={millis}".strip(),
+        }
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool | None = None
+        self._pid = 0
+        self._writer = GroupWriter(self._connect, self._commit_batch, timeout)
+        self.migrate()
+
+    # -- connections -------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, **self._kwargs)
+
+    def _connections(self) -> ConnectionPool:
+        # Pool threads do not survive fork: each process opens its own pool on first use.
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._pool = ConnectionPool(
+                        self.url,
+                        kwargs=self._kwargs,
+                        min_size=1,
+                        max_size=POOL_SIZE,
+                        timeout=self.timeout,
+                        open=True,
+                        name="tgwebhook",
+                        check=ConnectionPool.check_connection,  # reconnect after a failover
+                    )
+                    self._pid = os.getpid()
+        return self._pool
+
+    @contextmanager
+    def _session(self, what: str) -> Iterator[Session]:
+        try:
+            with self._connections().connection() as conn, conn.transaction():
+                yield Session(conn)
+        except psycopg.Error as exc:  # PoolTimeout is one too: the server is unreachable
+            raise StoreError(f"store {what} failed: {type(exc).__name__}: {exc}") from exc
+
+    def read(self, sql: str, params: Any = ()) -> list[Row]:
+        with self._session("read") as session:
+            return session.execute(sql, params).fetchall()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One short write transaction; psycopg errors become StoreError."""
+        with self._session("write") as session:
+            yield session
+
+    def transact(self, work: Callable[[Session], Any]) -> Any:
+        with self.write() as session:
+            return work(session)
+
+    def migrate(self) -> None:
+        try:
+            with self._connect() as conn:
+                migrate(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"store migration failed: {type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        self._writer.close()
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                self._pool.close()
+            self._pool, self._pid = None, 0
+
+    # -- ingest ------------------------------------------------------------------------
+    def _commit_batch(self, conn: psycopg.Connection, batch: list[tuple]) -> list[int]:
+        """One transaction; executemany pipelines the rows (one network round trip)."""
+        with conn.transaction():
+            cursor = conn.cursor()
+            cursor.executemany(INSERT_UPDATE, batch, returning=True)
+            claimed = [len(cursor.fetchall())]
+            while cursor.nextset():
+                claimed.append(len(cursor.fetchall()))
+        return claimed
+
+    def check_writable(self) -> None:
+        """Raise StoreError unless a real write succeeds (the server's disk is its concern)."""
+        with self.write() as conn:
+            conn.execute(HEARTBEAT, (time.time(),))

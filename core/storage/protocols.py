@@ -1,0 +1,147 @@
+"""What a store can do, one narrow protocol per consumer.
+
+Both backends (`sqlite.store.SqliteStore`, `postgres.store.PostgresStore`) satisfy `Store`;
+a caller annotates the narrowest protocol it needs, so "what does the forwarder ask of the
+store?" is answered here and checked by the type checker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from core.storage.model import (
+    AlertState,
+    AlertTransition,
+    CertificateCheck,
+    ChatHead,
+    IncomingUpdate,
+    Notification,
+    Observation,
+    QueuedUpdate,
+    QueueStats,
+)
+
+
+class BaseStore(Protocol):
+    """Every store: health of the store itself and its lifetime."""
+
+    def check_writable(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class IngestStore(BaseStore, Protocol):
+    """The receiver: claim-and-persist an update, and the counts its endpoints report."""
+
+    def record_update(self, update: IncomingUpdate, forward: bool) -> bool: ...
+
+    async def record_update_async(self, update: IncomingUpdate, forward: bool) -> bool: ...
+
+    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]: ...
+
+    def count_updates(self, bot: str | None = None) -> int: ...
+
+    def get_update(self, bot: str, update_id: int) -> Mapping[str, Any] | None: ...
+
+    def prune(
+        self, now: float, dedup_retention: float, payload_retention: float
+    ) -> tuple[int, int]: ...
+
+
+class QueueStore(BaseStore, Protocol):
+    """The forwarder and the `dlq` / `queue` commands: per-chat leases, outcomes, dead letters."""
+
+    def claim_due(
+        self, bot: str, now: float, limit: int, lease_until: float, owner: str
+    ) -> list[QueuedUpdate]: ...
+
+    def record_delivered(self, row_id: int, owner: str, now: float, hold: bool = False) -> bool: ...
+
+    def release(self, row_id: int, owner: str) -> bool: ...
+
+    def record_retry(self, row_id: int, owner: str, next_attempt_at: float, error: str) -> bool: ...
+
+    def record_dead(self, row_id: int, owner: str, error: str) -> bool: ...
+
+    def lease_holders(self, now: float) -> list[str]: ...
+
+    def expire_leases(self, owner: str) -> int: ...
+
+    def queued_update(self, row_id: int) -> QueuedUpdate | None: ...
+
+    def dead_letters(self, bot: str | None = None, limit: int = 100) -> list[QueuedUpdate]: ...
+
+    def replay_dead(self, ids: Sequence[int] | None, now: float, bot: str | None = None) -> int: ...
+
+    def drop_dead(self, ids: Sequence[int] | None, bot: str | None = None) -> int: ...
+
+    def chat_heads(self, bot: str | None = None, limit: int = 20) -> list[ChatHead]: ...
+
+    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]: ...
+
+
+class ObservationStore(BaseStore, Protocol):
+    """The monitor's poller and certificate check: what Telegram and TLS looked like."""
+
+    def save_observation(self, observation: Observation) -> None: ...
+
+    def recent_observations(self, bot: str, limit: int = 20) -> list[Observation]: ...
+
+    def latest_observation(self, bot: str) -> Observation | None: ...
+
+    def last_successful_poll(self, bot: str) -> float | None: ...
+
+    def prune_observations(self, before: float) -> int: ...
+
+    def save_certificate_check(self, check: CertificateCheck) -> None: ...
+
+    def certificate_checks(self) -> list[CertificateCheck]: ...
+
+    def certificate_check(self, bot: str) -> CertificateCheck | None: ...
+
+
+class AlertStore(BaseStore, Protocol):
+    """The alert state machine and its notification outbox."""
+
+    def alert_states(self, bot: str | None = None) -> list[AlertState]: ...
+
+    def save_transition(
+        self, transition: AlertTransition, expected_version: int, channels: Sequence[str]
+    ) -> int | None: ...
+
+    def alert_history(self, bot: str | None = None, limit: int = 50) -> list[AlertTransition]: ...
+
+    def notification_states(self, transition_ids: Sequence[int]) -> dict[int, list[tuple]]: ...
+
+    def has_due_notifications(self, now: float) -> bool: ...
+
+    def claim_notifications(
+        self, now: float, lease_seconds: float, limit: int = 20
+    ) -> list[Notification]: ...
+
+    def finish_notification(
+        self, notification: Notification, sent: bool, now: float, error: str = ""
+    ) -> bool: ...
+
+    def retry_notification(self, notification: Notification, at: float, error: str) -> bool: ...
+
+    def prune_notifications(self, before: float) -> int: ...
+
+
+class LeaseStore(BaseStore, Protocol):
+    """Named leases with fencing by holder (the monitor's leadership)."""
+
+    def take_lease(
+        self, name: str, holder: str, now: float, seconds: float, replacing: str | None = None
+    ) -> bool: ...
+
+    def release_lease(self, name: str, holder: str) -> bool: ...
+
+    def lease_holder(self, name: str, now: float) -> str | None: ...
+
+
+class Store(IngestStore, QueueStore, ObservationStore, AlertStore, LeaseStore, Protocol):
+    """All of it: what `open_store` returns, for wiring and the commands that span roles."""
+
+    def migrate(self) -> None: ...

@@ -1,0 +1,186 @@
+"""SQLite schema, as sqlite-utils migration sets applied in order at open.
+
+Each domain owns a migration set; append new migrations at the end of a set, never edit one
+that has shipped.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+core = Migrations("tgwebhook.core")
+
+
+@core()
+def create_updates(db: Database) -> None:
+    # body is NULL once purged (privacy); the row stays while its update_id is retained.
+    db.execute(
+        """
+        CREATE TABLE updates (
+            id INTEGER PRIMARY KEY,
+            bot TEXT NOT NULL,
+            update_id INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            chat_key TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            conforms INTEGER NOT NULL,
+            body BLOB,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL,
+            claimed_until REAL,
+            delivered_at REAL,
+            last_error TEXT,
+            UNIQUE (bot, update_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX updates_queue ON updates (bot, state, received_at)")
+    db.execute("CREATE INDEX updates_received ON updates (bot, received_at)")
+    db.execute("CREATE INDEX updates_retention ON updates (received_at)")
+
+
+@core()
+def create_heartbeats(db: Database) -> None:
+    db.execute("CREATE TABLE heartbeats (name TEXT PRIMARY KEY, at REAL NOT NULL)")
+
+
+monitor = Migrations("tgwebhook.monitor")
+
+
+@monitor()
+def create_observations(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE observations (
+            id INTEGER PRIMARY KEY,
+            bot TEXT NOT NULL,
+            observed_at REAL NOT NULL,
+            ok INTEGER NOT NULL,
+            error_code INTEGER,
+            error TEXT NOT NULL DEFAULT '',
+            pending_update_count INTEGER,
+            last_error_date INTEGER,
+            last_error_message TEXT NOT NULL DEFAULT '',
+            last_synchronization_error_date INTEGER,
+            url TEXT NOT NULL DEFAULT '',
+            max_connections INTEGER,
+            allowed_updates TEXT,
+            ip_address TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX observations_bot ON observations (bot, observed_at)")
+
+
+@monitor()
+def create_alerts(db: Database) -> None:
+    # Current state per (bot, alert), history of transitions, and the notification outbox.
+    db.execute(
+        """
+        CREATE TABLE alert_states (
+            bot TEXT NOT NULL,
+            alert TEXT NOT NULL,
+            state TEXT NOT NULL,
+            severity TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '',
+            changed_at REAL,
+            notified_at REAL,
+            version INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (bot, alert)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alert_transitions (
+            id INTEGER PRIMARY KEY,
+            bot TEXT NOT NULL,
+            alert TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            old_state TEXT NOT NULL,
+            new_state TEXT NOT NULL,
+            at REAL NOT NULL,
+            severity TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            details TEXT NOT NULL DEFAULT '{}',
+            started_at REAL
+        )
+        """
+    )
+    db.execute("CREATE INDEX alert_transitions_bot ON alert_transitions (bot, at)")
+    db.execute(
+        """
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            transition_id INTEGER NOT NULL REFERENCES alert_transitions (id) ON DELETE CASCADE,
+            channel TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            claimed_until REAL,
+            lease TEXT,
+            created_at REAL NOT NULL,
+            sent_at REAL,
+            last_error TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+    db.execute("CREATE INDEX notifications_due ON notifications (state, next_attempt_at)")
+    db.execute("CREATE INDEX notifications_transition ON notifications (transition_id)")
+
+
+@monitor()
+def create_certificate_checks(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE certificate_checks (
+            bot TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            checked_at REAL NOT NULL,
+            not_after REAL,
+            error TEXT NOT NULL DEFAULT ''
+        )
+        """
+    )
+
+
+queue = Migrations("tgwebhook.queue")
+
+
+@queue()
+def add_claim_owner_and_replay(db: Database) -> None:
+    # claimed_by fences bookkeeping to the claimer that holds the lease; replayed_at restarts
+    # the age budget of a dead letter sent back to the queue.
+    db.execute("ALTER TABLE updates ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE updates ADD COLUMN replayed_at REAL")
+
+
+@queue()
+def create_queue_indexes(db: Database) -> None:
+    # Heads of chats (MIN(id) per chat among undelivered rows) and live chat leases, each an
+    # index seek; partial, so delivered history does not slow the claim.
+    db.execute(
+        "CREATE INDEX updates_active ON updates (bot, chat_key, id)"
+        " WHERE state IN ('pending', 'delivering')"
+    )
+    db.execute(
+        "CREATE INDEX updates_leases ON updates (bot, chat_key, claimed_until)"
+        " WHERE claimed_until IS NOT NULL"
+    )
+
+
+scale = Migrations("tgwebhook.scale")
+
+
+@scale()
+def create_leader_lease(db: Database) -> None:
+    # One row per leadership name (the monitor's); see core/storage/lease.py.
+    db.execute(
+        "CREATE TABLE leader_lease (name TEXT PRIMARY KEY, holder TEXT NOT NULL,"
+        " expires_at REAL NOT NULL)"
+    )
+
+
+MIGRATIONS: list[Migrations] = [core, monitor, queue, scale]

@@ -1,0 +1,233 @@
+"""`python app.py doctor`: can Telegram reach this appliance? Each check says pass or fail
+and, when it fails, what to do. Exit 1 if any check fails.
+
+Telegram's rules for webhooks: https only, port 443, 80, 88 or 8443, a public IPv4 address,
+a certificate valid for the host (or uploaded, which this appliance does not do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+from core.config import Settings
+from core.telegram import TelegramError
+from monitor import certificate
+from monitor.commands import webhook
+from monitor.commands.console import Console
+from monitor.commands.webhook import client_for, selected_bots, setup_or_exit
+
+TELEGRAM_PORTS = (443, 80, 88, 8443)
+TLS, LIVEZ = "TLS certificate valid for the host", "/livez reachable through the URL"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # "pass", "fail" or "skip" (an earlier check failed)
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class Options:
+    allow_private: bool = False
+    any_port: bool = False
+    ca_file: str | None = None
+    timeout: float = 10.0
+
+
+def register(commands: argparse._SubParsersAction, add_common) -> None:
+    parser = commands.add_parser("doctor", help="check that Telegram can reach the public URL")
+    parser.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="accept private addresses (local tests, a local Bot API server)",
+    )
+    parser.add_argument(
+        "--any-port",
+        action="store_true",
+        help="accept any port (a local Bot API server allows them)",
+    )
+    parser.add_argument("--ca-file", help="trust this CA bundle instead of the system's")
+    add_common(parser, run_doctor)
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    settings, _ = setup_or_exit()
+    options = Options(
+        args.allow_private, args.any_port, args.ca_file, settings.http_timeout_seconds
+    )
+    out, failed, report = Console(), False, {}
+    for bot in selected_bots(settings, args.bot):
+        checks = diagnose(settings, bot, options)
+        failed = failed or any(c.status == "fail" for c in checks)
+        report[bot] = [asdict(c) for c in checks]
+        if not args.json:
+            show(out, bot, checks)
+    if args.json:
+        out.json({"ok": not failed, "bots": report})
+    return 1 if failed else 0
+
+
+def show(out: Console, bot: str, checks: list[Check]) -> None:
+    out.line(out.paint(f"{bot}", "bold"))
+    for check in checks:
+        out.line(f"  {out.status(check.status, 4)}  {check.name}: {check.detail}")
+        if check.fix and check.status == "fail":
+            out.line(f"        {out.paint('fix: ' + check.fix, 'yellow')}")
+
+
+def diagnose(settings: Settings, bot: str, options: Options) -> list[Check]:
+    public = settings.bots[bot].public_url or settings.public_url
+    checks = [check_public_url(public)]
+    if checks[0].status == "pass":
+        checks += network_checks(public, options, settings.cert_expiry_days)
+    checks.append(check_secret(settings, bot))
+    checks.append(check_webhook(settings, bot))
+    return checks
+
+
+def network_checks(public: str, options: Options, expiry_days: int) -> list[Check]:
+    """https, port, DNS, TLS, expiry, /livez: each needs the ones before it."""
+    checks = [check_port(public, options.any_port)]
+    dns = check_dns(public, options.allow_private)
+    checks.append(dns)
+    tls, expiry = check_tls(public, options) if dns.status == "pass" else (None, None)
+    checks += [tls or skipped(TLS), expiry_check(expiry, expiry_days)]
+    reachable = tls is not None and tls.status == "pass"
+    checks.append(check_livez(public, options) if reachable else skipped(LIVEZ))
+    return checks
+
+
+def skipped(name: str) -> Check:
+    return Check(name, "skip", "not checked: an earlier check failed")
+
+
+def check_public_url(public: str) -> Check:
+    name = "public URL is https"
+    fix = "set TGWEBHOOK_PUBLIC_URL=https://your.host (Telegram calls only https URLs)"
+    if not public:
+        return Check(name, "fail", "TGWEBHOOK_PUBLIC_URL is not set", fix)
+    parts = urlsplit(public)
+    if parts.scheme != "https" or not parts.hostname:
+        return Check(name, "fail", f"{public} is not an https URL", fix)
+    return Check(name, "pass", public)
+
+
+def check_port(public: str, any_port: bool) -> Check:
+    port = certificate.endpoint(public).port
+    if port in TELEGRAM_PORTS or any_port:
+        return Check("port allowed", "pass", str(port))
+    return Check(
+        "port allowed",
+        "fail",
+        f"Telegram does not call port {port}",
+        "serve on 443, 80, 88 or 8443 (a reverse proxy can map it)",
+    )
+
+
+def check_dns(public: str, allow_private: bool) -> Check:
+    name, host = "DNS resolves to a public IPv4", certificate.endpoint(public).host
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET)}
+    except socket.gaierror as exc:
+        return Check(name, "fail", f"{host}: {exc.strerror}", "add an A record for the host")
+    private = sorted(a for a in found if not ipaddress.ip_address(a).is_global)
+    if private and not allow_private:
+        return Check(
+            name,
+            "fail",
+            f"{host} -> {', '.join(sorted(found))} (not public)",
+            "point the A record at this host's public IPv4; Telegram uses IPv4 only",
+        )
+    return Check(name, "pass", f"{host} -> {', '.join(sorted(found))}")
+
+
+def check_tls(public: str, options: Options) -> tuple[Check, float | None]:
+    """Handshake, chain and host name; returns the check and the days left (if known)."""
+    name = TLS
+    try:
+        result = certificate.inspect("", public, time.time(), options.timeout, options.ca_file)
+    except OSError as exc:
+        return Check(
+            name,
+            "fail",
+            f"cannot connect: {exc}",
+            "open the port in the firewall and start the proxy",
+        ), None
+    if result.error:
+        fix = f"install a full chain from a public CA (e.g. Let's Encrypt) for {result.host}"
+        return Check(name, "fail", result.error, fix), None
+    days = (result.not_after - time.time()) / 86400 if result.not_after else None
+    return Check(name, "pass", f"chain and host name verified for {result.host}"), days
+
+
+def expiry_check(days: float | None, threshold: int) -> Check:
+    name = "certificate expiry"
+    if days is None:
+        return skipped(name)
+    if days < threshold:
+        return Check(
+            name,
+            "fail",
+            f"expires in {days:.1f} days",
+            "renew the certificate (certbot renew) and reload the proxy",
+        )
+    return Check(name, "pass", f"{days:.0f} days left")
+
+
+def check_livez(public: str, options: Options) -> Check:
+    name, url = LIVEZ, public.rstrip("/") + "/livez"
+    context = certificate.tls_context(options.ca_file)
+    try:
+        with urllib.request.urlopen(url, timeout=options.timeout, context=context) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
+        return Check(name, "fail", f"{url}: {exc}", "is the appliance running behind the proxy?")
+    if status != 200:
+        return Check(
+            name,
+            "fail",
+            f"{url} answered {status}",
+            "route the public URL's paths to the appliance (TGWEBHOOK_LISTEN)",
+        )
+    return Check(name, "pass", f"{url} answered 200")
+
+
+def check_secret(settings: Settings, bot: str) -> Check:
+    if settings.bots[bot].secret_token:
+        return Check("secret token configured", "pass", "set")
+    return Check(
+        "secret token configured",
+        "fail",
+        "anyone reaching the URL can post updates",
+        "run `python app.py set-webhook`; it generates one and says where it is",
+    )
+
+
+def check_webhook(settings: Settings, bot: str) -> Check:
+    name, expected = "webhook set to this URL", webhook.webhook_url(settings, bot)
+    if not settings.bots[bot].token:
+        return Check(name, "skip", "no bot token configured, cannot ask Telegram")
+    try:
+        url = client_for(settings, bot).get_webhook_info().get("url", "")
+    except TelegramError as exc:
+        return Check(name, "fail", f"getWebhookInfo: {exc}", "check the bot token")
+    if expected and url == expected:
+        return Check(name, "pass", url)
+    return Check(
+        name,
+        "fail",
+        f"Telegram has {url or '(none)'}, expected {expected or '?'}",
+        "run `python app.py set-webhook`",
+    )
