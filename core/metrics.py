@@ -20,6 +20,8 @@ VERSION = "0.1.0"
 # Ack latency is milliseconds when healthy; the tail buckets catch lock waits and timeouts.
 ACK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 FORWARD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# What the appliance adds (ack -> bot 2xx): ~1 ms when the chat is free, up to a minute in a backlog.
+LAG_BUCKETS = (0.001, 0.0025, *FORWARD_BUCKETS)
 
 REQUEST_OUTCOMES = (
     "accepted",  # new, valid, stored
@@ -116,6 +118,13 @@ SPECS: tuple[MetricSpec, ...] = (
         "counter",
         "Delivery attempts to the bot backend by result",
         ("bot", "result"),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_forward_lag_seconds",
+        "histogram",
+        "Time from acknowledging an update to Telegram to the bot's 2xx",
+        ("bot",),
         "process",
     ),
     MetricSpec(
@@ -248,6 +257,12 @@ FORWARD_ATTEMPTS = Counter(
     _help("tgwebhook_forward_attempts_total"),
     _labels("tgwebhook_forward_attempts_total"),
 )
+FORWARD_LAG = Histogram(
+    "tgwebhook_forward_lag_seconds",
+    _help("tgwebhook_forward_lag_seconds"),
+    _labels("tgwebhook_forward_lag_seconds"),
+    buckets=LAG_BUCKETS,
+)
 POLL_ERRORS = Counter(
     "tgwebhook_telegram_poll_errors_total",
     _help("tgwebhook_telegram_poll_errors_total"),
@@ -273,6 +288,7 @@ def precreate(bots: Iterable[str], update_types: Iterable[str]) -> None:
         DUPLICATES.labels(bot)
         STORE_FAILURES.labels(bot)
         FORWARD_DURATION.labels(bot)
+        FORWARD_LAG.labels(bot)
         POLL_ERRORS.labels(bot)
         for result in FORWARD_RESULTS:
             FORWARD_ATTEMPTS.labels(bot, result)
