@@ -38,6 +38,14 @@ REJECTED = "unauthorized|forbidden|unsupported_media_type|too_large|bad_request|
 FAILED_FORWARDS = "retry|dead|reply_failed"
 OVERVIEW = 'job=~"$job", instance=~"$instance", bot=~"$bot"'
 ONE_BOT = 'job=~"$job", instance=~"$instance", bot="$bot"'
+HEATMAP = {
+    "calculate": False,
+    "yAxis": {"unit": "s"},
+    "cellGap": 1,
+    "color": {"mode": "scheme", "scheme": "Oranges", "fill": "dark"},
+    "tooltip": {"mode": "single", "yHistogram": False},
+    "legend": {"show": True},
+}
 
 
 # -- the overview ---------------------------------------------------------------------------
@@ -175,6 +183,32 @@ def overview_queue(layout: Layout, s: str) -> None:
             quantile_targets("tgwebhook_forward_duration_seconds", s),
             "s",
         ),
+    )
+    layout.add(
+        12,
+        8,
+        timeseries(
+            "Forward lag (p50 / p95 / p99)",
+            "What the appliance adds: time from acknowledging an "
+            "update to Telegram to the bot backend's 2xx. Milliseconds when chats are free; "
+            "seconds mean a backlog or a slow backend.",
+            quantile_targets("tgwebhook_forward_lag_seconds", s),
+            "s",
+        ),
+        timeseries(
+            "Forward lag p99 by bot",
+            "99th percentile of ack-to-bot time per bot; one bot far "
+            "above the others points at that bot's backend.",
+            targets((lag_p99("bot, le", s), "{{bot}}")),
+            "s",
+        ),
+    )
+
+
+def lag_p99(by: str, s: str) -> str:
+    return (
+        f"histogram_quantile(0.99, sum by ({by}) "
+        f"(rate(tgwebhook_forward_lag_seconds_bucket{{{s}}}[{RATE}])))"
     )
 
 
@@ -498,14 +532,7 @@ def bot_traffic(layout: Layout, s: str) -> None:
                 )
             ],
             "short",
-            options={
-                "calculate": False,
-                "yAxis": {"unit": "s"},
-                "cellGap": 1,
-                "color": {"mode": "scheme", "scheme": "Oranges", "fill": "dark"},
-                "tooltip": {"mode": "single", "yHistogram": False},
-                "legend": {"show": True},
-            },
+            options=HEATMAP,
         ),
     )
 
@@ -551,6 +578,28 @@ def bot_delivery(layout: Layout, s: str) -> None:
             targets((f"max(tgwebhook_queue_oldest_age_seconds{{{s}}})", "age")),
             "s",
             min=0,
+        ),
+        timeseries(
+            "Forward lag (p50 / p95 / p99)",
+            "Time from acknowledging an update to Telegram to the bot backend's 2xx: "
+            "what the appliance adds.",
+            quantile_targets("tgwebhook_forward_lag_seconds", s),
+            "s",
+        ),
+        panel(
+            "heatmap",
+            "Forward lag distribution",
+            "Delivered updates per lag bucket; a band in the seconds "
+            "is a backlog (queue depth up) or a chat held back by retries.",
+            [
+                target(
+                    f"sum by (le) (increase(tgwebhook_forward_lag_seconds_bucket{{{s}}}[{RATE}]))",
+                    "{{le}}",
+                    format="heatmap",
+                )
+            ],
+            "short",
+            options=HEATMAP,
         ),
     )
 
