@@ -115,3 +115,113 @@ def test_deeply_nested_reply_chain_is_a_deviation_not_a_crash():
         message = {**message, "reply_to_message": message}
     info = describe({"update_id": 1, "message": message}, SCHEMA)
     assert info.type == "message" and any("deeper" in d for d in info.deviations)
+
+
+CHAT = {"id": -100, "type": "group"}
+USER = {"id": 7, "is_bot": False, "first_name": "A"}
+PLACEHOLDER = {"id": 136817688, "is_bot": True, "first_name": "Channel"}
+MESSAGE = {"message_id": 1, "date": 1, "chat": CHAT, "from": USER}
+# Every Update field of the spec, with the key Telegram's own ordering would use.
+CHAT_KEYS = [
+    ("message", MESSAGE, "-100"),
+    ("edited_message", MESSAGE, "-100"),
+    ("channel_post", MESSAGE, "-100"),
+    ("edited_channel_post", MESSAGE, "-100"),
+    ("business_connection", {"id": "b", "user": USER, "user_chat_id": 7}, "7"),
+    ("business_message", MESSAGE, "-100"),
+    ("edited_business_message", MESSAGE, "-100"),
+    ("deleted_business_messages", {"chat": CHAT, "message_ids": [1]}, "-100"),
+    ("guest_message", MESSAGE, "-100"),
+    ("message_reaction", {"chat": CHAT, "user": USER, "message_id": 1}, "-100"),
+    ("message_reaction_count", {"chat": CHAT, "message_id": 1}, "-100"),
+    ("inline_query", {"id": "q", "from": USER, "query": ""}, "7"),
+    ("chosen_inline_result", {"result_id": "r", "from": USER}, "7"),
+    ("callback_query", {"id": "c", "from": USER, "message": MESSAGE}, "-100"),
+    ("shipping_query", {"id": "s", "from": USER}, "7"),
+    ("pre_checkout_query", {"id": "p", "from": USER}, "7"),
+    ("purchased_paid_media", {"from": USER, "paid_media_payload": "x"}, "7"),
+    ("poll", {"id": "p", "question": "?"}, "update:9"),
+    ("poll_answer", {"poll_id": "p", "user": USER, "option_ids": [0]}, "7"),
+    ("my_chat_member", {"chat": CHAT, "from": USER}, "-100"),
+    ("chat_member", {"chat": CHAT, "from": USER}, "-100"),
+    ("chat_join_request", {"chat": CHAT, "from": USER}, "-100"),
+    ("chat_boost", {"chat": CHAT, "boost": {}}, "-100"),
+    ("removed_chat_boost", {"chat": CHAT, "boost_id": "b"}, "-100"),
+    ("managed_bot", {"user": USER, "bot": {**USER, "id": 8}}, "7"),
+]
+
+
+def test_chat_key_table_covers_every_update_type_of_the_spec():
+    assert sorted(kind for kind, _, _ in CHAT_KEYS) == sorted(SCHEMA.update_types)
+
+
+@pytest.mark.parametrize(("kind", "body", "key"), CHAT_KEYS, ids=[row[0] for row in CHAT_KEYS])
+def test_each_update_type_is_ordered_by_its_chat_or_user(kind, body, key):
+    assert describe({"update_id": 9, kind: body}, SCHEMA).chat_key == key
+
+
+def test_a_vote_on_behalf_of_a_chat_is_ordered_by_that_chat_not_the_placeholder_user():
+    votes = [
+        {"poll_id": "p", "voter_chat": {**CHAT, "id": chat}, "user": PLACEHOLDER, "option_ids": []}
+        for chat in (-1001, -1002)
+    ]
+    keys = {describe({"update_id": 9, "poll_answer": vote}, SCHEMA).chat_key for vote in votes}
+    assert keys == {"-1001", "-1002"}
+
+
+def reaction_update(*reactions: dict) -> dict:
+    body = {"chat": CHAT, "message_id": 1, "date": 1, "old_reaction": [], "new_reaction": []}
+    return {"update_id": 1, "message_reaction": {**body, "new_reaction": list(reactions)}}
+
+
+@pytest.mark.parametrize(
+    ("update", "expected"),
+    [
+        (reaction_update({"type": "emoji", "emoji": "👍"}), []),
+        (reaction_update({"type": "paid"}), []),
+        # Best fit would call this a paid reaction and see nothing wrong.
+        (reaction_update({"type": "emoji"}), ["message_reaction.new_reaction[0].emoji: required"]),
+        (
+            reaction_update({"type": "custom_emoji", "emoji": "👍"}),
+            ["message_reaction.new_reaction[0].custom_emoji_id: required"],
+        ),
+        (
+            reaction_update({"type": "sparkle"}),
+            [
+                "message_reaction.new_reaction[0].type: 'sparkle' is not one of"
+                " ['custom_emoji', 'emoji', 'paid']"
+            ],
+        ),
+        (reaction_update({"emoji": "👍"}), ["message_reaction.new_reaction[0].type: required"]),
+    ],
+)
+def test_union_members_are_chosen_by_their_discriminator(update, expected):
+    assert list(describe(update, SCHEMA).deviations) == expected
+
+
+def member_update(status: str, **member: object) -> dict:
+    old = {"status": "member", "user": USER}
+    new = {"status": status, "user": USER, **member}
+    body = {"chat": CHAT, "from": USER, "date": 1, "old_chat_member": old, "new_chat_member": new}
+    return {"update_id": 1, "chat_member": body}
+
+
+def test_a_banned_member_without_until_date_is_a_deviation():
+    info = describe(member_update("kicked"), SCHEMA)
+    assert info.deviations == ("chat_member.new_chat_member.until_date: required",)
+    assert describe(member_update("kicked", until_date=0), SCHEMA).conforms
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ({"chat": CHAT, "message_id": 1, "date": 0}, []),
+        ({"message_id": 1, "date": 0}, ["callback_query.message.chat: required"]),
+        (MESSAGE, []),
+        ({**MESSAGE, "message_id": "1"}, ["callback_query.message.message_id: expected Integer"]),
+    ],
+)
+def test_an_inaccessible_message_is_told_by_its_zero_date(message, expected):
+    update = {"update_id": 1, "callback_query": {"id": "c", "from": USER, "message": message}}
+    update["callback_query"]["chat_instance"] = "i"
+    assert list(describe(update, SCHEMA).deviations) == expected

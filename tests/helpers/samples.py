@@ -204,7 +204,12 @@ def minimal(schema: Schema, type_name: str, depth: int = 0) -> Any:
     if type_name.startswith("Array of "):
         return [minimal(schema, type_name.removeprefix("Array of "), depth + 1)]
     if schema.subtypes.get(type_name):
-        return minimal(schema, schema.subtypes[type_name][0], depth + 1)
+        first = schema.subtypes[type_name][0]
+        value = minimal(schema, first, depth + 1)
+        if type_name in schema.tags:  # the discriminator names the alternative
+            tag, table = schema.tags[type_name]
+            value[tag] = next(name for name, chosen in table.items() if first in chosen)
+        return value
     assert depth < 20, f"required fields recurse through {type_name}"
     fields = schema.fields[type_name]
     return {
