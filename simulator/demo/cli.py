@@ -30,7 +30,7 @@ from simulator.demo.watch import AlertInbox, Summary, read_metrics
 from simulator.harness import Simulator, start_simulator
 from simulator.tokens import make_token
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
