@@ -21,14 +21,14 @@ from tests.helpers.support import free_port, stop_process, wait_until
 
 
 @pytest.fixture
-def mstore(tmp_path: Path):
+def store(tmp_path: Path):
     store = open_store(str(tmp_path / "monitor.db"))
     yield store
     store.close()
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def alert_webhook() -> Iterator[Receiver]:
     port = free_port()
     state = Receiver(f"http://127.0.0.1:{port}/hook")
     lock = threading.Lock()

@@ -99,15 +99,15 @@ def test_alerting_through_the_monitored_bot_works_but_warns(sim, tmp_path, caplo
     assert len(sent_texts(sim, bot_token)) == 1
 
 
-def test_a_telegram_429_is_retried_after_its_retry_after(sim, token, mstore):
+def test_a_telegram_429_is_retried_after_its_retry_after(sim, token, store):
     sim.admin.add_fault("sendMessage", token=token, error_code=429, retry_after=3, times=1)
     notifier = TelegramNotifier(CHAT, {"default": TelegramClient(Secret(token), sim.base_url)})
     now = time.time()
-    mstore.save_transition(fired(now), 0, ["telegram"])
+    store.save_transition(fired(now), 0, ["telegram"])
     policy = RetryPolicy(base_seconds=1)
-    assert outbox.deliver_due(mstore, {"telegram": notifier}, policy, now) == 0
-    assert outbox.deliver_due(mstore, {"telegram": notifier}, policy, now + 2.9) == 0
-    assert outbox.deliver_due(mstore, {"telegram": notifier}, policy, now + 3) == 1
+    assert outbox.deliver_due(store, {"telegram": notifier}, policy, now) == 0
+    assert outbox.deliver_due(store, {"telegram": notifier}, policy, now + 2.9) == 0
+    assert outbox.deliver_due(store, {"telegram": notifier}, policy, now + 3) == 1
     outcomes = [c.get("error_code") for c in sim.admin.calls(token, method="sendMessage")]
     assert outcomes == [429, None]
 

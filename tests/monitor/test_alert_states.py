@@ -58,7 +58,7 @@ def fire(bot: str = "default", alert: str = "backlog", at: float = NOW):
     return alerts.transition(AlertState(bot, alert), FINDING, at, 0)
 
 
-def test_apply_fires_repeats_and_resolves_through_the_store(mstore):
+def test_apply_fires_repeats_and_resolves_through_the_store(store):
     firing = Evaluation((FINDING,), frozenset())
     clear = Evaluation((), frozenset())
     kinds = []
@@ -69,14 +69,14 @@ def test_apply_fires_repeats_and_resolves_through_the_store(mstore):
         (NOW + 6 * HOURS, clear),
         (NOW + 7 * HOURS, clear),
     ]:
-        saved = alerts.apply(mstore, "default", evaluation, at, 4 * HOURS, ["webhook"])
+        saved = alerts.apply(store, "default", evaluation, at, 4 * HOURS, ["webhook"])
         kinds.append([t.kind for t in saved])
     assert kinds == [["fire"], [], ["repeat"], ["resolve"], []]
-    assert [t.kind for t in mstore.alert_history()] == ["resolve", "repeat", "fire"]
+    assert [t.kind for t in store.alert_history()] == ["resolve", "repeat", "fire"]
 
 
-def test_apply_leaves_unknown_alerts_as_they_are(mstore):
-    alerts.apply(mstore, "default", Evaluation((FINDING,), frozenset()), NOW, 0, [])
+def test_apply_leaves_unknown_alerts_as_they_are(store):
+    alerts.apply(store, "default", Evaluation((FINDING,), frozenset()), NOW, 0, [])
     unknown = Evaluation((), frozenset({"backlog"}))
-    assert alerts.apply(mstore, "default", unknown, NOW + 60, 0, []) == []
-    assert mstore.alert_states("default")[0].state == "firing"
+    assert alerts.apply(store, "default", unknown, NOW + 60, 0, []) == []
+    assert store.alert_states("default")[0].state == "firing"

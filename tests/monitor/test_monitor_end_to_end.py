@@ -22,13 +22,15 @@ def ready(url: str) -> bool:
         return False
 
 
-def alert_bodies(receiver, status: str) -> list[dict]:
+def alert_bodies(alert_webhook, status: str) -> list[dict]:
     return [
-        b for b in receiver.bodies() if b["alert"] == "delivery_errors" and b["status"] == status
+        b
+        for b in alert_webhook.bodies()
+        if b["alert"] == "delivery_errors" and b["status"] == status
     ]
 
 
-def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, token, receiver):
+def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, token, alert_webhook):
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     served = serve(
@@ -38,7 +40,7 @@ def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, tok
             "api_base": sim.base_url,
             "public_url": public,
             "poll_interval_seconds": 1,
-            "alert_webhook_url": receiver.url,
+            "alert_webhook_url": alert_webhook.url,
         },
         wait_ready=False,
     )
@@ -48,7 +50,7 @@ def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, tok
     telegram.set_webhook(public + "/webhook/default", secret_token=Secret("old-secret"))
     sim.admin.inject(token, *[{"text": f"update {n}", "chat_id": n} for n in range(5)])
 
-    [fired] = wait_until(lambda: alert_bodies(receiver, "firing"), timeout=30)
+    [fired] = wait_until(lambda: alert_bodies(alert_webhook, "firing"), timeout=30)
     assert fired["severity"] == "critical" and fired["details"]["error_class"] == "auth"
     assert fired["details"]["pending_update_count"] >= 1
     assert "401" in fired["details"]["last_error_message"]
@@ -63,9 +65,9 @@ def test_delivery_failures_fire_an_alert_and_the_fix_resolves_it(serve, sim, tok
     )
     assert fix.returncode == 0, fix.stdout + fix.stderr
     sim.admin.wait_idle(token, timeout=30)
-    [resolved] = wait_until(lambda: alert_bodies(receiver, "resolved"), timeout=30)
+    [resolved] = wait_until(lambda: alert_bodies(alert_webhook, "resolved"), timeout=30)
     assert resolved["started_at"] == fired["started_at"]
-    assert len(alert_bodies(receiver, "firing")) == 1  # no flapping in between
+    assert len(alert_bodies(alert_webhook, "firing")) == 1  # no flapping in between
 
     def history() -> tuple[str, list[dict]]:
         shown = subprocess.run(

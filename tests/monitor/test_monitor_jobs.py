@@ -23,12 +23,12 @@ from tests.helpers.support import free_port, wait_until
 
 
 @pytest.fixture
-def monitored(make_settings, sim, token, receiver):
+def monitored(make_settings, sim, token, alert_webhook):
     settings = make_settings(
         bot_token=token,
         api_base=sim.base_url,
         poll_interval_seconds=1,
-        alert_webhook_url=receiver.url,
+        alert_webhook_url=alert_webhook.url,
     )
     store = open_store(settings.db)
     yield jobs.MonitorContext.build(settings, store)
@@ -61,12 +61,12 @@ def test_a_failed_poll_is_stored_and_counted(monitored, sim, token):
 
 
 def test_a_revoked_token_alerts_at_once_through_the_webhook_channel(
-    monitored, sim, token, receiver
+    monitored, sim, token, alert_webhook
 ):
     sim.admin.revoke(token)
     jobs.watch_bot(monitored, "default")
     jobs.deliver_notifications(monitored)
-    [body] = receiver.bodies()
+    [body] = alert_webhook.bodies()
     assert (body["alert"], body["severity"], body["status"]) == (
         "poll_failing",
         "critical",
@@ -75,7 +75,7 @@ def test_a_revoked_token_alerts_at_once_through_the_webhook_channel(
     sim.admin.unrevoke(token)
     jobs.watch_bot(monitored, "default")
     jobs.deliver_notifications(monitored)
-    resolved = [b for b in receiver.bodies() if b["alert"] == "poll_failing"][1:]
+    resolved = [b for b in alert_webhook.bodies() if b["alert"] == "poll_failing"][1:]
     assert [b["status"] for b in resolved] == ["resolved"]
 
 

@@ -34,43 +34,43 @@ def states(store, transition_id: int) -> list[str]:
 
 
 @pytest.fixture
-def notifiers(receiver):
-    return {"webhook": WebhookNotifier(receiver.url, timeout=5)}
+def notifiers(alert_webhook):
+    return {"webhook": WebhookNotifier(alert_webhook.url, timeout=5)}
 
 
 def test_a_queued_alert_is_posted_once_with_slack_text_and_structured_fields(
-    mstore, receiver, notifiers
+    store, alert_webhook, notifiers
 ):
     before = sent_count("sent")
-    tid = queue_alert(mstore)
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW) == 1
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 100) == 0
-    [body] = receiver.bodies()
+    tid = queue_alert(store)
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW) == 1
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW + 100) == 0
+    [body] = alert_webhook.bodies()
     assert body["text"].startswith("FIRING [warning] default/backlog: backlog is bad")
     assert (body["status"], body["bot"], body["alert"]) == ("firing", "default", "backlog")
     assert body["details"] == {"pending_update_count": 7}
-    assert states(mstore, tid) == ["sent"]
+    assert states(store, tid) == ["sent"]
     assert sent_count("sent") == before + 1
 
 
-def test_a_failed_send_is_retried_after_the_backoff(mstore, receiver, notifiers):
-    receiver.statuses = [503]
+def test_a_failed_send_is_retried_after_the_backoff(store, alert_webhook, notifiers):
+    alert_webhook.statuses = [503]
     retries = sent_count("retry")
-    tid = queue_alert(mstore)
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW) == 0
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 9) == 0  # base is 10 s
-    assert states(mstore, tid) == ["pending"]
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 10) == 1
-    assert [r["status"] for r in receiver.received] == [503, 200]
+    tid = queue_alert(store)
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW) == 0
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW + 9) == 0  # base is 10 s
+    assert states(store, tid) == ["pending"]
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW + 10) == 1
+    assert [r["status"] for r in alert_webhook.received] == [503, 200]
     assert sent_count("retry") == retries + 1
 
 
-def test_retry_after_from_the_receiver_is_honoured(mstore, receiver, notifiers):
-    receiver.statuses, receiver.headers = [429], {"Retry-After": "30"}
-    queue_alert(mstore)
-    outbox.deliver_due(mstore, notifiers, POLICY, NOW)
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 29) == 0
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 30) == 1
+def test_retry_after_from_the_receiver_is_honoured(store, alert_webhook, notifiers):
+    alert_webhook.statuses, alert_webhook.headers = [429], {"Retry-After": "30"}
+    queue_alert(store)
+    outbox.deliver_due(store, notifiers, POLICY, NOW)
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW + 29) == 0
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW + 30) == 1
 
 
 @pytest.mark.parametrize(
@@ -81,25 +81,25 @@ def test_retry_after_from_the_receiver_is_honoured(mstore, receiver, notifiers):
     ],
 )
 def test_hopeless_notifications_are_given_up_and_counted(
-    mstore, receiver, notifiers, statuses, attempts
+    store, alert_webhook, notifiers, statuses, attempts
 ):
-    receiver.statuses = list(statuses)
+    alert_webhook.statuses = list(statuses)
     failed = sent_count("failed")
-    tid = queue_alert(mstore)
+    tid = queue_alert(store)
     for step in range(5):
-        outbox.deliver_due(mstore, notifiers, POLICY, NOW + step * 100)
-    assert len(receiver.received) == attempts
-    assert states(mstore, tid) == ["failed"]
+        outbox.deliver_due(store, notifiers, POLICY, NOW + step * 100)
+    assert len(alert_webhook.received) == attempts
+    assert states(store, tid) == ["failed"]
     assert sent_count("failed") == failed + 1
 
 
-def test_a_sender_that_died_mid_send_leaves_the_alert_to_be_resent(mstore, receiver, notifiers):
-    tid = queue_alert(mstore)
-    [claimed] = mstore.claim_notifications(NOW, lease_seconds=60)  # then "crashes"
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 59) == 0  # lease still held
-    assert outbox.deliver_due(mstore, notifiers, POLICY, NOW + 61) == 1
-    assert states(mstore, tid) == ["sent"]
-    assert not mstore.finish_notification(claimed, sent=True, now=NOW + 62)  # its lease is gone
+def test_a_sender_that_died_mid_send_leaves_the_alert_to_be_resent(store, alert_webhook, notifiers):
+    tid = queue_alert(store)
+    [claimed] = store.claim_notifications(NOW, lease_seconds=60)  # then "crashes"
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW + 59) == 0  # lease still held
+    assert outbox.deliver_due(store, notifiers, POLICY, NOW + 61) == 1
+    assert states(store, tid) == ["sent"]
+    assert not store.finish_notification(claimed, sent=True, now=NOW + 62)  # its lease is gone
 
 
 class Exploding:
@@ -109,16 +109,16 @@ class Exploding:
         raise KeyError("bug in a channel")
 
 
-def test_a_crashing_channel_is_retried_like_a_failed_send(mstore):
-    tid = queue_alert(mstore)
-    assert outbox.deliver_due(mstore, {"webhook": Exploding()}, POLICY, NOW) == 0
-    assert states(mstore, tid) == ["pending"]
+def test_a_crashing_channel_is_retried_like_a_failed_send(store):
+    tid = queue_alert(store)
+    assert outbox.deliver_due(store, {"webhook": Exploding()}, POLICY, NOW) == 0
+    assert states(store, tid) == ["pending"]
 
 
-def test_a_channel_removed_from_the_configuration_fails_its_queued_rows(mstore):
-    tid = queue_alert(mstore, channels=("email",))
-    outbox.deliver_due(mstore, {}, POLICY, NOW)
-    assert states(mstore, tid) == ["failed"]
+def test_a_channel_removed_from_the_configuration_fails_its_queued_rows(store):
+    tid = queue_alert(store, channels=("email",))
+    outbox.deliver_due(store, {}, POLICY, NOW)
+    assert states(store, tid) == ["failed"]
 
 
 @pytest.mark.parametrize(
