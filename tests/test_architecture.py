@@ -125,7 +125,7 @@ def literals(tree: ast.AST) -> Iterator[tuple[int, str]]:
     for node in ast.walk(tree):  # breadth first: an f-string comes before its parts
         if isinstance(node, ast.JoinedStr):
             skipped.update(id(value) for value in node.values)
-            parts = (v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+            parts = (str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values)
             yield node.lineno, "".join(parts)
         elif isinstance(node, ast.Constant) and id(node) not in skipped:
             if isinstance(node.value, str):
@@ -207,9 +207,9 @@ def metric_builds(tree: ast.AST) -> Iterator[tuple[int, str]]:
         for alias in node.names
     }
     for node in ast.walk(tree):
-        kind = (
-            node.func.id if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else ""
-        )
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        kind = node.func.id
         if kind in names and (kind in METRIC_CLASSES or kind.endswith("MetricFamily")):
             yield node.lineno, kind
 
@@ -256,13 +256,11 @@ def env_violations(source: str, path: str) -> list[str]:
         return []
     found = []
     for node in ast.walk(ast.parse(source)):
-        key = environment_key(node)
+        key, line = environment_key(node), getattr(node, "lineno", 0)
         if key and key.startswith(ENV_PREFIX):
-            found.append(
-                f"{path}:{node.lineno}: reads {key} itself; settings come from {CONFIG_HOME}"
-            )
+            found.append(f"{path}:{line}: reads {key} itself; settings come from {CONFIG_HOME}")
         if isinstance(node, ast.Assign) and getattr(node.value, "value", None) == ENV_PREFIX:
-            found.append(f"{path}:{node.lineno}: defines the env prefix again")
+            found.append(f"{path}:{line}: defines the env prefix again")
     return found
 
 
@@ -295,7 +293,7 @@ def tree(path: str) -> ast.AST:
 def declared_metrics() -> frozenset[str]:
     calls = (n for n in ast.walk(ast.parse(read(METRICS_HOME))) if isinstance(n, ast.Call))
     return frozenset(
-        c.args[0].value
+        str(c.args[0].value)
         for c in calls
         if getattr(c.func, "id", None) == "MetricSpec" and isinstance(c.args[0], ast.Constant)
     )
