@@ -1,6 +1,5 @@
 """docs/architecture.md cites only what exists: every `path:name` resolves in the source (by
-`ast`, dotted names as Class.method) and every cited file or folder is in the tree. README's
-layout line names exactly the tree's top level."""
+`ast`, dotted names as Class.method) and every cited file or folder is in the tree."""
 
 from __future__ import annotations
 
@@ -10,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_architecture import product_files
-
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
-README = (ROOT / "README.md").read_text(encoding="utf-8")
 CITED_NAME = re.compile(r"`([\w./-]+\.py):([A-Za-z_][\w.]*)")
 CITED_PATH = re.compile(r"`([\w.-]+(?:/[\w.-]+)*(?:\.py|/))`")
 PATH_STEPS = re.compile(r"^\d+\. ", re.M)
@@ -77,12 +73,3 @@ def test_the_update_path_is_numbered_steps_naming_functions():
     steps = PATH_STEPS.split(path)[1:]
     assert len(steps) >= 8
     assert [n for n, step in enumerate(steps, 1) if not CITED_NAME.search(step)] == []
-
-
-def test_readme_layout_names_the_top_level_of_the_tree():
-    layout = README.split("\nLayout", 1)[1].split("\n\n", 1)[0]
-    cited = set(CITED_PATH.findall(layout))
-    top = {p if "/" not in p else p.split("/")[0] + "/" for p in product_files()}
-    assert top | {"tests/"} <= cited
-    assert sorted(p for p in cited if not (ROOT / p).exists()) == []
-    assert "docs/architecture.md" in layout
