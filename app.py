@@ -9,22 +9,28 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from flask import Flask
+
+if TYPE_CHECKING:
+    from receiver.asgi import WebhookASGI
 
 from core import metrics
 from core.config import Settings, load_settings
 from core.logs import configure_logging
-from core.storage import open_store
+from core.storage import IngestStore, open_store
 from core.updates import load_schema
 
 log = logging.getLogger("tgwebhook")
 
 
-def create_app(settings: Settings | None = None, store=None) -> Flask:
-    """The web app: webhook receiver plus /livez, /readyz, /health and /metrics."""
+def create_app(settings: Settings | None = None, store: IngestStore | None = None) -> Flask:
+    """The web app: webhook receiver plus /livez, /readyz, /health and /metrics. /webhook/*
+    goes through the ASGI app `serve` runs (`create_asgi_app`), bridged to WSGI."""
     from ops import views as ops_views
-    from receiver import views
+    from receiver.asgi import WebhookASGI, as_wsgi, mount
+    from receiver.pipeline import Pipeline
 
     settings = settings or load_settings()
     configure_logging(settings)
@@ -40,22 +46,18 @@ def create_app(settings: Settings | None = None, store=None) -> Flask:
     metrics.precreate(settings.bots, schema.update_types)
     app = Flask(__name__)
     app.register_blueprint(ops_views.make_blueprint(store, settings))
-    endpoint = views.WebhookEndpoint(store, settings, schema)
-    app.wsgi_app = views.mount(views.WebhookApp(endpoint), app.wsgi_app)
+    webhook = WebhookASGI(Pipeline(store, settings, schema), app.wsgi_app, settings.threads)
+    app.wsgi_app = mount(as_wsgi(webhook), app.wsgi_app)  # type: ignore[method-assign,assignment]
     # For create_asgi_app, tests and CLI tools; never read by views.
     app.extensions["tgwebhook.store"] = store
-    app.extensions["tgwebhook.endpoint"] = endpoint
+    app.extensions["tgwebhook.asgi"] = webhook
     return app
 
 
-def create_asgi_app(settings: Settings | None = None):
-    """What `serve` runs (gunicorn + uvicorn workers): the same endpoint without a thread per
-    request, and the Flask app behind it for everything but /webhook/*."""
-    from receiver.asgi import WebhookASGI
-
-    settings = settings or load_settings()
-    app = create_app(settings)
-    return WebhookASGI(app.extensions["tgwebhook.endpoint"], app, threads=settings.threads)
+def create_asgi_app(settings: Settings | None = None) -> WebhookASGI:
+    """What `serve` runs (gunicorn + uvicorn workers): the webhook pipeline without a thread
+    per request, and the Flask app behind it for everything but /webhook/*."""
+    return create_app(settings).extensions["tgwebhook.asgi"]
 
 
 def main(argv: list[str] | None = None) -> int:

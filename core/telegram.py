@@ -10,6 +10,8 @@ import requests
 
 from core.config import Secret
 
+# Telegram sends setWebhook's secret_token in this header with every update.
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TOKEN_IN_TEXT = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
 # Errors that will not change by retrying the same call.
 PERMANENT_CODES = {400, 401, 403, 404}

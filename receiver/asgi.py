@@ -1,25 +1,34 @@
-"""The webhook endpoint as an ASGI application: what `python app.py serve` runs.
+"""The webhook pipeline as an ASGI application: what `python app.py serve` runs.
 
 gunicorn runs it in uvicorn workers (C HTTP parser, uvloop). A request awaits its row in the
 group-commit writer instead of holding a thread, so one worker per core keeps every
-connection Telegram opens busy. Everything but /webhook/* is the Flask app, through a2wsgi.
-Measured on 2 cores: about 3x the updates/s of gunicorn's gthread workers (bench/ingest.py).
+connection Telegram opens busy. Measured on 2 cores: about 3x the updates/s of gunicorn's
+gthread workers (bench/ingest.py). Everything but /webhook/* is the Flask app, through a2wsgi.
+
+This module only translates: scope/receive into a `WebhookRequest`, the `Answer` into send.
+WSGI callers (Flask's test client, embedding) reach this same app through `as_wsgi`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+import asyncio
+import os
+import threading
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any, cast
 
-from a2wsgi import WSGIMiddleware
+from a2wsgi import ASGIMiddleware, WSGIMiddleware
 
-from core.storage import StoreError
-from receiver.parsing import Rejected
-from receiver.views import PREFIX, Answer, WebhookEndpoint, WebhookRequest, declared_length
+from core.telegram import SECRET_HEADER
+from receiver.pipeline import PREFIX, Answer, ClientGone, Pipeline, WebhookRequest
 
-Receive = Callable[[], Awaitable[dict]]
-Send = Callable[[dict], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+SECRET_KEY = SECRET_HEADER.lower().encode("latin-1")
 
 
 def header(headers: dict[bytes, bytes], name: bytes) -> str | None:
@@ -27,73 +36,67 @@ def header(headers: dict[bytes, bytes], name: bytes) -> str | None:
     return None if value is None else value.decode("latin-1")  # as WSGI servers decode them
 
 
-def to_request(scope: dict) -> WebhookRequest:
+def declared_length(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def to_request(scope: Scope, receive: Receive) -> WebhookRequest:
     headers = dict(scope.get("headers") or ())
     client = scope.get("client")
+
+    async def read_body(limit: int) -> bytes:
+        return await read_at_most(receive, limit)
+
     return WebhookRequest(
         bot=scope["path"][len(PREFIX) :],
         method=scope["method"],
-        secret=header(headers, b"x-telegram-bot-api-secret-token"),
+        secret=header(headers, SECRET_KEY),
         content_type=header(headers, b"content-type"),
         content_length=declared_length(header(headers, b"content-length")),
         peer=client[0] if client else None,
         forwarded_for=header(headers, b"x-forwarded-for"),
+        read_body=read_body,
     )
 
 
-async def read_body(receive: Receive, declared: int | None, limit: int) -> bytes:
-    """At most `limit` bytes; refuse early on a declared length over the limit."""
-    if declared is not None and declared > limit:
-        raise Rejected("too_large", f"body over {limit} bytes")
+async def read_at_most(receive: Receive, limit: int) -> bytes:
+    """The body, incrementally; stops once it holds more than `limit` bytes."""
     chunks, size = [], 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise Rejected("bad_request", "client went away before sending the body")
+            raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
-            raise Rejected("too_large", f"body over {limit} bytes")
         chunks.append(chunk)
-        if not message.get("more_body"):
+        if size > limit or not message.get("more_body"):
             return b"".join(chunks)
 
 
-class WebhookASGI:
-    def __init__(self, endpoint: WebhookEndpoint, fallback: Callable, threads: int) -> None:
-        self.endpoint = endpoint
-        self.fallback = WSGIMiddleware(fallback, workers=threads)
+async def send_answer(send: Send, answer: Answer) -> None:
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(answer.body)).encode()),
+    ]
+    headers += [(name.lower().encode(), value.encode()) for name, value in answer.headers]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
 
-    async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
+
+class WebhookASGI:
+    """/webhook/* to the pipeline; every other path to `fallback` (the Flask app, WSGI)."""
+
+    def __init__(self, pipeline: Pipeline, fallback: WSGIApp, threads: int) -> None:
+        self.pipeline = pipeline
+        # a2wsgi types scopes as TypedDicts; this module passes plain ones through unchanged.
+        self.fallback: ASGIApp = cast(Any, WSGIMiddleware(cast(Any, fallback), workers=threads))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             return await lifespan(receive, send)
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             return await self.fallback(scope, receive, send)
-        request = to_request(scope)
-        answer = self.endpoint.route(request) or await self.handle(request, receive)
-        headers: list[Any] = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(answer.body)).encode()),
-        ]
-        headers += [(name.lower().encode(), value.encode()) for name, value in answer.headers]
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-        await send({"type": "http.response.body", "body": answer.body})
-
-    async def handle(self, request: WebhookRequest, receive: Receive) -> Answer:
-        endpoint, started = self.endpoint, time.perf_counter()
-        try:
-            endpoint.check(request)
-            body = await read_body(
-                receive, request.content_length, endpoint.settings.max_body_bytes
-            )
-            update, info = endpoint.admit(request, body)
-            is_new = await endpoint.store.record_update_async(
-                update, forward=endpoint.forwards(request.bot)
-            )
-            return endpoint.answer(request.bot, endpoint.settle(request.bot, info, is_new), started)
-        except (Rejected, StoreError) as exc:
-            outcome, failure = endpoint.fail(request.bot, exc)
-            return endpoint.answer(request.bot, outcome, started, failure)
+        await send_answer(send, await self.pipeline.handle(to_request(scope, receive)))
 
 
 async def lifespan(receive: Receive, send: Send) -> None:
@@ -105,3 +108,42 @@ async def lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
+_loop_lock = threading.Lock()
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """One event loop thread per process for WSGI callers, started on first use (after fork)."""
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="webhook-loop", daemon=True).start()
+            _loop = (os.getpid(), loop)
+        return _loop[1]
+
+
+def as_wsgi(app: WebhookASGI) -> WSGIApp:
+    """The ASGI app for WSGI callers: the same pipeline, run on `background_loop`."""
+
+    def call(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # a2wsgi passes the peer only with its port; Flask's test client gives no port.
+        environ.setdefault("REMOTE_PORT", "0")
+        bridge = ASGIMiddleware(cast(Any, app), loop=background_loop())
+        # Drained here: a2wsgi's task waits for its body to be taken, or stays pending forever.
+        return list(bridge(cast(Any, environ), start_response))
+
+    return call
+
+
+def mount(webhook: WSGIApp, fallback: WSGIApp) -> WSGIApp:
+    """A WSGI app sending /webhook/* to `webhook` and everything else to `fallback` (Flask)."""
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(PREFIX):
+            return webhook(environ, start_response)
+        return fallback(environ, start_response)
+
+    return dispatch

@@ -1,9 +1,9 @@
-"""From request bytes to an UpdateInfo: content type, size, strict JSON, the update model."""
+"""From request bytes to an UpdateInfo: content type, strict JSON, the update model."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, BinaryIO
+from typing import Any
 
 from core.updates import InvalidUpdate, Schema, UpdateInfo, describe
 
@@ -22,16 +22,6 @@ def is_json_content_type(value: str | None) -> bool:
     if not value:
         return False
     return value.split(";", 1)[0].strip().lower() == "application/json"
-
-
-def read_body(stream: BinaryIO, content_length: int | None, limit: int) -> bytes:
-    """Read at most limit bytes; refuse early on a declared length over the limit."""
-    if content_length is not None and content_length > limit:
-        raise Rejected("too_large", f"body over {limit} bytes")
-    body = stream.read(limit + 1)
-    if len(body) > limit:
-        raise Rejected("too_large", f"body over {limit} bytes")
-    return body
 
 
 def reject_constant(name: str) -> Any:

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 
 from core.config import Secret
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from core.telegram import SECRET_HEADER
 from simulator import webhook_errors
 from simulator.webhook_settings import WebhookSettings
 
@@ -82,7 +83,7 @@ async def post_update(
 ) -> AttemptResult:
     headers = {"Content-Type": "application/json", "Accept-Encoding": "gzip, deflate"}
     if settings.secret_token:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = settings.secret_token
+        headers[SECRET_HEADER] = settings.secret_token
     limits = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, CONNECT_TIMEOUT))
     started = time.monotonic()
     try:

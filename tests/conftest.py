@@ -13,6 +13,7 @@ import pytest
 
 from app import create_app
 from core.config import Settings, load_settings
+from core.telegram import SECRET_HEADER
 from simulator.harness import Simulator, make_token, start_simulator
 from tests.helpers.support import ROOT, SECRET, Served, free_port, is_ready, make_update, wait_until
 
@@ -69,7 +70,7 @@ def post_update(client):
         body = update if isinstance(update, bytes) else json.dumps(update).encode()
         sent = {"Content-Type": content_type, **(headers or {})}
         if secret is not None:
-            sent["X-Telegram-Bot-Api-Secret-Token"] = secret
+            sent[SECRET_HEADER] = secret
         return client.post(f"/webhook/{bot}", data=body, headers=sent)
 
     return post

@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from core.telegram import SECRET_HEADER
 from tests.helpers.support import BOT_TOKEN, SECRET, make_update, scrape, wait_until
 
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+HEADERS = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
 
 
 def send(base_url: str, update: dict) -> int:
@@ -78,7 +79,7 @@ def test_secrets_never_appear_in_logs_metrics_or_health(serve):
     served = serve(
         env={"BOT_TOKEN": BOT_TOKEN, "FORWARD_SECRET_TOKEN": forward_secret, "LOG_LEVEL": "DEBUG"}
     )
-    wrong = dict(HEADERS, **{"X-Telegram-Bot-Api-Secret-Token": "guess-" + SECRET})
+    wrong = dict(HEADERS, **{SECRET_HEADER: "guess-" + SECRET})
     requests.post(served.base_url + "/webhook/default", data=b"{}", headers=wrong, timeout=5)
     send(served.base_url, make_update(5))
     send(served.base_url, {"update_id": 6, "message": {"text": SECRET}})

@@ -13,6 +13,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from core.telegram import SECRET_HEADER
+
 
 def reply_for(update: dict[str, Any]) -> dict[str, Any] | None:
     message = update.get("message")
@@ -59,7 +61,7 @@ class DemoBot:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.headers.get("X-Telegram-Bot-Api-Secret-Token") != bot.secret:
+                if self.headers.get(SECRET_HEADER) != bot.secret:
                     self.send_response(401)
                     self.end_headers()
                     return

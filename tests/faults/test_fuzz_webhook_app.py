@@ -10,6 +10,7 @@ import json
 import pytest
 from hypothesis import given
 
+from core.telegram import SECRET_HEADER
 from core.updates import describe
 from tests.helpers.fuzz_strategies import (
     SCHEMA,
@@ -32,7 +33,7 @@ def post(
 ):
     headers = {}
     if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        headers[SECRET_HEADER] = secret
     if content_type is not None:
         headers["Content-Type"] = content_type
     return client.post("/webhook/default", data=body, headers=headers)

@@ -12,6 +12,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core.telegram import SECRET_HEADER
 from tests.helpers.fault_kit import count_stored, gunicorn_workers, rss_bytes, stored_body
 from tests.helpers.fuzz_strategies import (
     LIMIT,
@@ -24,7 +25,6 @@ from tests.helpers.fuzz_strategies import (
 from tests.helpers.support import SECRET
 
 MB = 1024 * 1024
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def headers_for(secret: str | None, content_type: str | None) -> dict:

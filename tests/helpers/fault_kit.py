@@ -15,9 +15,10 @@ from pathlib import Path
 
 import requests
 
+from core.telegram import SECRET_HEADER
 from tests.helpers.support import SECRET, chat_of, make_update, wait_until
 
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+HEADERS = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
 
 
 # -- the bot behind the appliance -------------------------------------------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 import requests
 import trustme
 
+from core.telegram import SECRET_HEADER
 from simulator.harness import Simulator, start_simulator
 from tests.helpers.grafana_kit import (
     PROMETHEUS_DIR,
@@ -110,7 +111,7 @@ def set_webhook(sim: Simulator, token: str, url: str, secret: str) -> None:
 
 
 def post(served: Served, body: bytes, secret: str) -> int:
-    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
+    headers = {"Content-Type": "application/json", SECRET_HEADER: secret}
     return requests.post(
         served.base_url + "/webhook/default", data=body, headers=headers, timeout=10
     ).status_code

@@ -7,6 +7,7 @@ import pytest
 from app import create_app
 from core.config import Secret
 from core.settings_table import TELEGRAM_NETWORKS
+from core.telegram import SECRET_HEADER
 from receiver.security import client_address, is_secret_valid, is_source_allowed, parse_networks
 from tests.helpers.support import SECRET
 
@@ -72,7 +73,7 @@ def test_allowlist_on_answers_403_outside_telegram_ranges(make_settings, make_up
         "/webhook/default",
         json=make_update(1),
         environ_base={"REMOTE_ADDR": peer},
-        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        headers={SECRET_HEADER: SECRET},
     )
     assert response.status_code == status
     assert app.extensions["tgwebhook.store"].count_updates() == (status == 200)
@@ -83,6 +84,6 @@ def test_allowlist_off_by_default_accepts_any_source(post_update, make_update, c
         "/webhook/default",
         json=make_update(1),
         environ_base={"REMOTE_ADDR": "8.8.8.8"},
-        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        headers={SECRET_HEADER: SECRET},
     )
     assert response.status_code == 200

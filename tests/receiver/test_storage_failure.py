@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from app import create_app
+from core.telegram import SECRET_HEADER
 from tests.helpers.support import SECRET, fill, make_update
 
 
@@ -13,7 +14,7 @@ def post(client, update_id: int, size: int = 2):
     return client.post(
         "/webhook/default",
         json=make_update(update_id, text="x" * size),
-        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        headers={SECRET_HEADER: SECRET},
     )
 
 

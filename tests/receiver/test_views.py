@@ -8,6 +8,7 @@ import pytest
 
 from app import create_app
 from core import metrics
+from core.telegram import SECRET_HEADER
 from tests.helpers.support import SECRET
 
 
@@ -77,7 +78,7 @@ def test_body_over_limit_is_413_and_not_stored(make_settings, make_update):
     response = app.test_client().post(
         "/webhook/default",
         data=json.dumps(update),
-        headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET},
+        headers={"Content-Type": "application/json", SECRET_HEADER: SECRET},
     )
     assert response.status_code == 413
     assert app.extensions["tgwebhook.store"].count_updates() == 0
@@ -142,13 +143,11 @@ def test_same_update_id_for_two_bots_is_two_updates(make_settings, tmp_path, mak
         response = client.post(
             f"/webhook/{bot}",
             json=make_update(1),
-            headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+            headers={SECRET_HEADER: secret},
         )
         assert response.status_code == 200
     assert (
-        client.post(
-            "/webhook/a", json=make_update(1), headers={"X-Telegram-Bot-Api-Secret-Token": "sb"}
-        ).status_code
+        client.post("/webhook/a", json=make_update(1), headers={SECRET_HEADER: "sb"}).status_code
         == 401
     )
 

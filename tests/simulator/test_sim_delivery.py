@@ -11,6 +11,7 @@ import pytest
 import requests
 import trustme
 
+from core.telegram import SECRET_HEADER
 from simulator import make_token
 
 
@@ -26,7 +27,7 @@ def test_update_is_posted_as_json_with_the_secret_header(sim, api, token, make_r
     (update,) = sim.admin.inject(token, text="/start", chat_id=5)
     (hit,) = receiver.wait_for(1)
     assert hit.update == update
-    assert hit.headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cr3t_-X"
+    assert hit.headers[SECRET_HEADER] == "s3cr3t_-X"
     assert hit.headers["Content-Type"] == "application/json"
     assert "User-Agent" not in hit.headers
     assert next(iter(hit.update)) == "update_id"
@@ -36,7 +37,7 @@ def test_no_secret_header_without_a_secret_token(sim, api, token, make_receiver)
     receiver = make_receiver()
     api("setWebhook", url=receiver.url)
     sim.admin.inject(token, text="hi", chat_id=5)
-    assert "X-Telegram-Bot-Api-Secret-Token" not in receiver.wait_for(1)[0].headers
+    assert SECRET_HEADER not in receiver.wait_for(1)[0].headers
 
 
 def test_update_ids_increase_by_one_from_a_random_start(sim, token, make_api):

@@ -17,6 +17,8 @@ from aiogram.exceptions import TelegramRetryAfter, TelegramUnauthorizedError
 from telegram import Bot as PtbBot
 from telegram.error import InvalidToken, RetryAfter
 
+from core.telegram import SECRET_HEADER
+
 UPDATE_SPECS = [
     {"text": "/start deep-link", "chat_id": 5},
     {"type": "edited_message", "text": "fixed typo", "chat_id": -1001234567890},
@@ -126,7 +128,7 @@ def test_aiogram_parses_every_answer(sim, token, make_receiver):
     assert info.allowed_updates == ["message", "callback_query"]
     assert (msg.chat.id, msg.text) == (5, "hello from aiogram")
     hit = receiver.wait_for(1)[0]
-    assert hit.headers["X-Telegram-Bot-Api-Secret-Token"] == "aiogram-secret"
+    assert hit.headers[SECRET_HEADER] == "aiogram-secret"
 
 
 def test_aiogram_maps_errors(sim, token):

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from core.storage import open_store
+from core.telegram import SECRET_HEADER
 from tests.helpers.replica_kit import Recorder
 from tests.helpers.support import SECRET, make_update, wait_until
 
@@ -36,7 +37,7 @@ def post(base_url: str, update_id: int, session: requests.Session) -> int | None
             f"{base_url}/webhook/default",
             json=update,
             timeout=15,
-            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            headers={SECRET_HEADER: SECRET},
         ).status_code
     # A kill can also land between the status line and the body: no answer either.
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
