@@ -7,11 +7,13 @@ loses updates, and dashboards show the rest.
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from core.delivery_errors import classify
-from core.metrics import VERSION
+from core.metrics import VERSION, Buckets
 from core.storage import Observation, QueueStats
 
 RANK = {"pass": 0, "warn": 1, "fail": 2}
@@ -22,6 +24,12 @@ class Limits:
     queue_age_seconds: float
     backlog: int
     poll_interval_seconds: float
+    forward_lag_seconds: float = 5.0  # as TgwebhookForwardLagHigh in alerts.yml
+
+
+# Forward lag is judged over the last minute or so, not since start: an incident an hour ago
+# must not keep /health warning.
+LAG_WINDOW_SECONDS = 60.0
 
 
 def check(
@@ -100,6 +108,71 @@ def telegram_checks(
             )
         )
     return {key: value for key, value in checks.items() if value}
+
+
+@dataclass(frozen=True)
+class LagSample:
+    at: float
+    buckets: dict[str, Buckets]  # cumulative, per bot, as core.metrics.forward_lag_buckets()
+
+
+class LagWindow:
+    """Remembers the cumulative lag buckets seen at each /health call (one per process), so the
+    p99 covers about the last LAG_WINDOW_SECONDS (or since the window was made, when younger)."""
+
+    def __init__(
+        self, start: dict[str, Buckets], now: float, seconds: float = LAG_WINDOW_SECONDS
+    ) -> None:
+        self.seconds = seconds
+        self.samples: deque[LagSample] = deque([LagSample(now, start)])
+
+    def observe(self, buckets: dict[str, Buckets], now: float) -> tuple[LagSample, LagSample]:
+        """(the baseline, now): the newest sample at least `seconds` old, else the oldest."""
+        if len(self.samples) > 2 and now - self.samples[-2].at < 1.0:
+            self.samples.pop()  # at most about one sample a second, however often it is asked
+        self.samples.append(LagSample(now, buckets))
+        while len(self.samples) > 2 and self.samples[1].at <= now - self.seconds:
+            self.samples.popleft()
+        return self.samples[0], self.samples[-1]
+
+
+def quantile(q: float, buckets: Buckets) -> float | None:
+    """Prometheus's histogram_quantile over cumulative (le, count) pairs; None when empty."""
+    total = buckets[-1][1] if buckets else 0
+    if total <= 0:
+        return None
+    rank, lower, below = q * total, 0.0, 0.0
+    for upper, count in buckets:
+        if count >= rank:
+            if math.isinf(upper):
+                return lower  # beyond the last finite bucket: its bound is all we know
+            return lower + (upper - lower) * (rank - below) / max(count - below, 1e-12)
+        lower, below = upper, count
+    return lower
+
+
+def window_buckets(before: Buckets, after: Buckets) -> Buckets:
+    old = dict(before)
+    return tuple((le, count - old.get(le, 0.0)) for le, count in after)
+
+
+def lag_checks(window: tuple[LagSample, LagSample], limits: Limits) -> dict[str, list[dict]]:
+    """Per bot: p99 of ack-to-bot-2xx over the window; nothing delivered in it is a pass."""
+    before, after = window
+    seconds = round(after.at - before.at)
+    entries = []
+    for bot, buckets in sorted(after.buckets.items()):
+        recent = window_buckets(before.buckets.get(bot, ()), buckets)
+        p99 = quantile(0.99, recent)
+        span = f"the last {seconds} s"
+        delivered = int(recent[-1][1]) if recent else 0
+        if p99 is None:
+            entries.append(check("pass", bot, output=f"nothing delivered in {span}"))
+            continue
+        status = "warn" if p99 > limits.forward_lag_seconds else "pass"
+        output = f"p99 over {span}, {delivered} delivered"
+        entries.append(check(status, bot, round(p99, 4), "s", output))
+    return {"forwarder:lagP99": entries} if entries else {}
 
 
 def assemble(store_error: str | None, checks: dict[str, list[dict]], now: float) -> dict:

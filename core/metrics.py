@@ -8,12 +8,16 @@ process answers `/metrics` tells the same truth.
 
 from __future__ import annotations
 
+import glob
 import os
 import platform
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.samples import Sample
 
 VERSION = "0.1.0"
 
@@ -299,3 +303,31 @@ def precreate(bots: Iterable[str], update_types: Iterable[str]) -> None:
 
 def is_multiprocess() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+Buckets = tuple[tuple[float, float], ...]  # (upper bound, cumulative count), ascending
+
+
+def forward_lag_buckets() -> dict[str, Buckets]:
+    """Cumulative FORWARD_LAG buckets per bot, summed over every process (the forwarder observes
+    them, a web worker answers /health), so any process can tell the lag."""
+    if is_multiprocess():
+        files = glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "histogram_*.db"))
+        families = MultiProcessCollector.merge(files, accumulate=True)
+    else:
+        families = FORWARD_LAG.collect()
+    samples = [
+        s
+        for family in families
+        if family.name == "tgwebhook_forward_lag_seconds"
+        for s in family.samples
+    ]
+    return bucket_table(samples)
+
+
+def bucket_table(samples: Iterable[Sample]) -> dict[str, Buckets]:
+    per_bot: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for sample in samples:
+        if sample.name.endswith("_bucket"):
+            per_bot[sample.labels["bot"]].append((float(sample.labels["le"]), sample.value))
+    return {bot: tuple(sorted(rows)) for bot, rows in per_bot.items()}

@@ -24,6 +24,7 @@ def make_blueprint(store, settings: Settings) -> Blueprint:
         settings.poll_interval_seconds,
     )
     polled = [name for name, bot in settings.bots.items() if bot.token]
+    lag_window = health.LagWindow(metrics.forward_lag_buckets(), time.time())
 
     def store_error() -> str | None:
         try:
@@ -53,6 +54,7 @@ def make_blueprint(store, settings: Settings) -> Blueprint:
             checks |= health.telegram_checks(observations, last_ok, limits, now)
         except StoreError:
             pass  # store:writable below reports it
+        checks |= health.lag_checks(lag_window.observe(metrics.forward_lag_buckets(), now), limits)
         document = health.assemble(store_error(), checks, now)
         status = 503 if document["status"] == "fail" else 200
         return Response(json.dumps(document), mimetype="application/health+json"), status

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from math import inf as INF
+
 import pytest
 
-from core.health import Limits, assemble, queue_checks, telegram_checks
+from core.health import (
+    LagSample,
+    LagWindow,
+    Limits,
+    assemble,
+    lag_checks,
+    quantile,
+    queue_checks,
+    telegram_checks,
+)
+from core.metrics import FORWARD_LAG, LAG_BUCKETS, forward_lag_buckets
 from core.storage import Observation, QueueStats
+from tests.helpers.support import ROOT
 
 NOW = 1_800_000_000.0
 LIMITS = Limits(queue_age_seconds=300, backlog=100, poll_interval_seconds=15)
@@ -99,3 +115,66 @@ def test_health_endpoint_is_health_json_and_names_components(client):
 def test_livez_and_readyz(client):
     assert client.get("/livez").status_code == 200
     assert client.get("/readyz").json == {"status": "pass"}
+
+
+def lag_buckets(*observations: float) -> tuple[tuple[float, float], ...]:
+    """Cumulative buckets as FORWARD_LAG keeps them, after these observations."""
+    return tuple((le, float(sum(o <= le for o in observations))) for le in (*LAG_BUCKETS, INF))
+
+
+@pytest.mark.parametrize(
+    ("observations", "p99"),
+    [
+        ((), None),
+        ((0.003,) * 100, 0.004975),  # rank 99 of 100 in (0.0025, 0.005], interpolated
+        ((0.003,) * 50 + (0.2,) * 50, 0.247),  # (0.1, 0.25]: 0.1 + 0.15 * 49 / 50
+        ((100.0,) * 10, 60.0),  # beyond the last finite bucket: its bound
+    ],
+)
+def test_lag_quantile_is_prometheus_histogram_quantile(observations, p99):
+    assert quantile(0.99, lag_buckets(*observations)) == pytest.approx(p99)
+
+
+def test_forward_lag_warns_above_five_seconds_per_bot():
+    before = LagSample(NOW - 60, {"default": lag_buckets(), "slow": lag_buckets()})
+    after = LagSample(NOW, {"default": lag_buckets(0.004, 0.02), "slow": lag_buckets(0.01, 12)})
+    entries = {e["componentId"]: e for e in lag_checks((before, after), LIMITS)["forwarder:lagP99"]}
+    assert entries["default"]["status"] == "pass" and entries["default"]["observedUnit"] == "s"
+    assert entries["slow"]["status"] == "warn" and entries["slow"]["observedValue"] > 5
+    assert assemble(None, {"forwarder:lagP99": list(entries.values())}, NOW)["status"] == "warn"
+
+
+def test_forward_lag_forgets_an_incident_once_it_leaves_the_window():
+    window = LagWindow({"default": lag_buckets()}, NOW - 120, seconds=60)
+    # The incident: ten updates half a minute late, then 500 on time.
+    window.observe({"default": lag_buckets(*(30.0,) * 10)}, NOW - 90)
+    recent = window.observe({"default": lag_buckets(*(30.0,) * 10, *(0.003,) * 500)}, NOW)
+    entry = lag_checks(recent, LIMITS)["forwarder:lagP99"][0]
+    assert entry["status"] == "pass" and entry["observedValue"] <= 0.005
+    assert "500 delivered" in entry["output"] and "last 90 s" in entry["output"]
+
+
+def test_nothing_delivered_is_a_pass_that_says_so():
+    sample = LagSample(NOW, {"default": lag_buckets()})
+    entry = lag_checks((sample, sample), LIMITS)["forwarder:lagP99"][0]
+    assert entry["status"] == "pass" and "nothing delivered" in entry["output"]
+
+
+def test_forward_lag_is_read_from_the_process_that_observed_it(tmp_path, monkeypatch):
+    # The forwarder observes, a web worker answers /health: two processes, one multiprocess dir.
+    observe = "from core import metrics; metrics.FORWARD_LAG.labels('default').observe(7.0)"
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", observe], cwd=ROOT, env=env, check=True, timeout=60)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert quantile(0.99, forward_lag_buckets()["default"]) == pytest.approx(
+        9.95
+    )  # one 7 s: (5, 10] at rank 0.99
+
+
+def test_health_endpoint_reports_forward_lag_per_bot_since_it_started(client):
+    FORWARD_LAG.labels("default").observe(0.004)
+    FORWARD_LAG.labels("default").observe(0.004)
+    entries = client.get("/health").json["checks"]["forwarder:lagP99"]
+    assert [e["componentId"] for e in entries] == ["default"]
+    assert entries[0]["status"] == "pass" and 0 < entries[0]["observedValue"] <= 0.005
+    assert "2 delivered" in entries[0]["output"]  # not what earlier apps in this process saw
