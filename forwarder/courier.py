@@ -1,20 +1,26 @@
-"""Delivers one claimed update: POST it, write the outcome, then run any webhook reply.
+"""Delivers one claimed update: POST it, record the outcome, then run any webhook reply.
 
-The outcome row is written right after the bot answers and before anything else happens,
-so a delivered update is never delivered again; a crash between the POST and that write is
-the only window in which the same update can reach the bot twice.
+The outcome is committed right after the bot answers and before anything else happens (the
+chat's next update, the reply), so a delivered update is never delivered again; a crash between
+the POST and that commit is the only window in which the same update can reach the bot twice.
+Outcomes of all chats go through the store's group-commit writer, and the transaction that
+records one also leases the chat's next update, which `deliver` returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 
 from core import metrics
 from core.config import Settings
-from core.storage import QueuedUpdate, StoreError
+from core.storage import QueuedUpdate, QueueStore, StoreError
+from core.storage.queue import DEAD_NOW, DELIVERED_NOW, RELEASE, RETRY, Outcome, Recorded
 from core.telegram import TelegramClient, TelegramError
 from forwarder import policy
 from forwarder.outage import OutageWatch
@@ -33,40 +39,62 @@ def budget_of(settings: Settings) -> policy.Budget:
 
 
 class Courier:
-    """Per worker thread: its own HTTP session to the backends and Bot API clients."""
+    """Shared by every chat of one forwarder; each call of `deliver` is one chat's turn."""
 
     def __init__(
         self,
-        store,
+        store: QueueStore,
         settings: Settings,
         owner: str,
         watch: OutageWatch,
+        backends: dict[str, Backend],
+        replies: Executor,
+        lease_until: Callable[[], float | None],
+        retry_at: Callable[[float], None],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.settings = settings
         self.owner = owner
         self.watch = watch
+        self.backends = backends
+        self.replies = replies
+        self.lease_until = lease_until  # None once the forwarder stops: take no next update
+        self.retry_at = retry_at
         self.clock = clock
         self.budget = budget_of(settings)
-        self.backend = Backend(settings.forward_timeout_seconds)
-        self._telegram: dict[str, TelegramClient] = {}
+        self._local = threading.local()  # a Bot API client per reply thread
 
-    def deliver(self, update: QueuedUpdate) -> str:
-        """Returns the result counted in tgwebhook_forward_attempts_total."""
+    async def deliver(self, update: QueuedUpdate) -> QueuedUpdate | None:
+        """Deliver `update`; returns the chat's next update, now leased to us, if any."""
         bot = self.settings.bots[update.bot]
         if update.body is None:  # purged or never stored: nothing could ever succeed
             answer = Answer(None, 0.0, error="payload missing (purged)")
         else:
-            answer = self.backend.post(bot.forward_url, update.body, bot.forward_secret_token)
+            answer = await self.backends[update.bot].post(
+                bot.forward_url, update.body, bot.forward_secret_token
+            )
             metrics.FORWARD_DURATION.labels(update.bot).observe(answer.duration)
-        if answer.ok:
-            self.watch.record_success(update.bot)
-        result = self._delivered(update, answer) if answer.ok else self._failed(update, answer)
-        metrics.FORWARD_ATTEMPTS.labels(update.bot, result).inc()
-        return result
+        if not answer.ok:
+            return await self._failed(update, answer)
+        self.watch.record_success(update.bot)
+        metrics.FORWARD_LAG.labels(update.bot).observe(max(0.0, self.clock() - update.received_at))
+        return await self._delivered(update, answer)
 
-    def _failed(self, update: QueuedUpdate, answer: Answer) -> str:
+    async def _record(self, update: QueuedUpdate, kind: str, **fields) -> Recorded:
+        outcome = Outcome(
+            kind,
+            update.id,
+            self.owner,
+            self.clock(),
+            bot=update.bot,
+            chat_key=update.chat_key,
+            advance_until=self.lease_until(),
+            **fields,
+        )
+        return await asyncio.wrap_future(self.store.submit_outcome(outcome))
+
+    async def _failed(self, update: QueuedUpdate, answer: Answer) -> QueuedUpdate | None:
         now = self.clock()
         attempts = update.attempts + 1
         budget = self.budget if update.body is not None else policy.Budget(1, 0, 0)
@@ -74,8 +102,9 @@ class Courier:
         decision = policy.after_failure(
             attempts, update.budget_from, now, budget, answer.retry_after, random.random(), outage
         )
-        if decision.dead:
-            self.store.record_dead(update.id, self.owner, answer.error)
+        if decision.dead or decision.next_attempt_at is None:
+            recorded = await self._record(update, DEAD_NOW, error=answer.error)
+            metrics.FORWARD_ATTEMPTS.labels(update.bot, "dead").inc()
             log.error(
                 "update %s of bot %s is a dead letter after %d attempts: %s "
                 "(python app.py dlq show %s)",
@@ -85,8 +114,11 @@ class Courier:
                 answer.error,
                 update.id,
             )
-            return "dead"
-        self.store.record_retry(update.id, self.owner, decision.next_attempt_at, answer.error)
+            return recorded.next
+        retry_at = decision.next_attempt_at
+        await self._record(update, RETRY, next_attempt_at=retry_at, error=answer.error)
+        self.retry_at(retry_at)
+        metrics.FORWARD_ATTEMPTS.labels(update.bot, "retry").inc()
         log.warning(
             "update %s of bot %s not delivered (attempt %d%s): %s; retry in %.1f s",
             update.update_id,
@@ -94,34 +126,36 @@ class Courier:
             attempts,
             ", bot failing in several chats: not counted" if outage else "",
             answer.error,
-            decision.next_attempt_at - now,
+            retry_at - now,
         )
-        return "retry"
+        return None
 
-    def _delivered(self, update: QueuedUpdate, answer: Answer) -> str:
+    async def _delivered(self, update: QueuedUpdate, answer: Answer) -> QueuedUpdate | None:
         try:
             reply, problem = parse_reply(answer.content_type, answer.body), ""
         except InvalidReply as exc:
             reply, problem = None, str(exc)
         # The chat stays leased while its reply runs: Telegram runs a webhook reply before
         # it sends the chat's next update.
-        if not self.store.record_delivered(
-            update.id, self.owner, self.clock(), hold=reply is not None
-        ):
+        recorded = await self._record(update, DELIVERED_NOW, hold=reply is not None)
+        metrics.FORWARD_ATTEMPTS.labels(update.bot, "delivered").inc()
+        if not recorded.fenced:
             log.warning(
                 "lease on update %s of bot %s expired during delivery; another claimer owns it now",
                 update.update_id,
                 update.bot,
             )
-            return "delivered"
+            return None
         if problem:
             self._reply_failed(update, "?", problem)
-        if reply is not None:
-            try:
-                self._run_reply(update, reply, answer)
-            finally:
-                self._release(update)
-        return "delivered"
+        if reply is None:
+            return recorded.next
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self.replies, self._run_reply, update, reply, answer)
+        finally:
+            recorded = await self._release(update)
+        return recorded.next
 
     def _run_reply(self, update: QueuedUpdate, reply: Reply, answer: Answer) -> None:
         client = self._client(update.bot)
@@ -145,20 +179,19 @@ class Courier:
             why,
         )
 
-    def _release(self, update: QueuedUpdate) -> None:
+    async def _release(self, update: QueuedUpdate) -> Recorded:
         try:
-            self.store.release(update.id, self.owner)
+            return await self._record(update, RELEASE)
         except StoreError as exc:  # the lease then simply expires
             log.warning("could not release chat of update %s: %s", update.update_id, exc)
+            return Recorded(fenced=False)
 
     def _client(self, bot: str) -> TelegramClient:
-        if bot not in self._telegram:
-            self._telegram[bot] = TelegramClient(
+        clients = self._local.__dict__.setdefault("clients", {})
+        if bot not in clients:
+            clients[bot] = TelegramClient(
                 self.settings.bots[bot].token,
                 self.settings.api_base,
                 self.settings.http_timeout_seconds,
             )
-        return self._telegram[bot]
-
-    def close(self) -> None:
-        self.backend.close()
+        return clients[bot]

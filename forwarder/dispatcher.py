@@ -1,29 +1,39 @@
-"""The delivery loop: claim due chat heads, hand them to worker threads, repeat.
+"""The delivery engine: claim due chat heads when work is committed, deliver each chat in turn.
 
-Per bot, at most `forward_concurrency` chats are in flight, one update each (Telegram's
-max_connections model). Workers are daemon threads, each with its own Courier (HTTP session),
-so a stop can be bounded: after the drain grace the process exits and leftover leases expire.
+One event loop. A claim round runs when a writer announces new work (core/storage/wakeup.py:
+a datagram on one host, LISTEN/NOTIFY across PostgreSQL replicas), when a chat frees a slot,
+when a retry this process scheduled comes due, and otherwise every `forward_poll_seconds` as a
+safety net (a lost wake-up costs at most that). Per bot, at most `forward_concurrency` chats are
+in flight, one update each (Telegram's max_connections model). A claimed chat keeps its lease
+from one update to the next: the outcome's transaction leases the next one (see courier.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
-import queue
-import threading
+import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from core.config import Settings
 from core.identity import is_dead_here, process_identity
-from core.storage import QueuedUpdate, StoreError
+from core.storage import QueuedUpdate, QueueStore, StoreError
+from core.storage.queue import UNCLAIM, Outcome
 from forwarder.courier import Courier
 from forwarder.outage import OutageWatch
+from forwarder.transport import Backend
 
 log = logging.getLogger(__name__)
-MIN_IDLE_SECONDS = 0.01
-MAX_IDLE_SECONDS = 0.2  # worst added latency between the receiver's commit and a POST
 LEASE_MARGIN_SECONDS = 5.0
 MAX_DRAIN_SECONDS = 25.0  # below the supervisor's 30 s grace
+# Updates one chat gets in a row before its slot goes back to the oldest waiting chat.
+MAX_RUN = 16
+REPLY_THREADS = 16
 
 
 def lease_seconds(settings: Settings) -> float:
@@ -39,7 +49,7 @@ def drain_seconds(settings: Settings) -> float:
     )
 
 
-def take_over_dead_leases(store, now: float) -> int:
+def take_over_dead_leases(store: QueueStore, now: float) -> int:
     """Free the chats of forwarders on this host whose process is gone (a crash, a kill -9):
     their in-flight updates go out again now instead of when their leases run out."""
     freed = 0
@@ -56,7 +66,7 @@ def take_over_dead_leases(store, now: float) -> int:
 class Dispatcher:
     def __init__(
         self,
-        store,
+        store: QueueStore,
         settings: Settings,
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
@@ -67,104 +77,176 @@ class Dispatcher:
         self.clock = clock
         self.bots = [name for name, bot in settings.bots.items() if bot.forward_url]
         self.in_flight = dict.fromkeys(self.bots, 0)
-        self._lock = threading.Lock()
-        self._jobs: queue.SimpleQueue[QueuedUpdate | None] = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._stopping = False  # a plain flag: set from a signal handler, no locks taken
-        self._workers: list[threading.Thread] = []
+        self.poll_seconds = getattr(settings, "forward_poll_seconds", 5.0)
         self.watch = OutageWatch()
+        self._stopping = False  # a plain flag: set from a signal handler, no locks taken
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._due = math.inf  # earliest retry this process scheduled
+        self._starved = False  # the last round had more due chats than free slots
+        self._pokes = 0  # wake-ups received, to see one that came during a chat's turn
+        self._chats: set[asyncio.Task] = set()
+        self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="forward-store")
 
     def stop(self) -> None:
         """Stop claiming; `run` then drains in-flight deliveries and returns (signal-safe)."""
         self._stopping = True
+        self.poke()
+
+    def poke(self) -> None:
+        """Wake the claim loop from any thread (a wake-up listener, a signal handler)."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already finished
+                loop.call_soon_threadsafe(self._woken)
+
+    def _woken(self) -> None:
+        self._pokes += 1
+        self._wake.set()
 
     def run(self) -> bool:
         """Deliver until `stop`; True when every in-flight delivery finished in the grace."""
         try:
-            take_over_dead_leases(self.store, self.clock())
+            return asyncio.run(self._run())
+        finally:
+            self._store_thread.shutdown(wait=False)
+
+    async def _run(self) -> bool:
+        self._loop = asyncio.get_running_loop()
+        try:
+            await self._call(take_over_dead_leases, self.store, self.clock())
         except StoreError as exc:  # then the leases simply run out
             log.warning("could not look for leases of dead forwarders: %s", exc)
-        self._start_workers()
-        idle = MIN_IDLE_SECONDS
-        while not self._stopping:
+        listener = self.store.listen_for_work(self.poke) if self.bots else None
+        backends = {
+            bot: Backend(self.settings.forward_timeout_seconds, self.settings.forward_concurrency)
+            for bot in self.bots
+        }
+        with ThreadPoolExecutor(REPLY_THREADS, thread_name_prefix="forward-reply") as replies:
+            courier = Courier(
+                self.store,
+                self.settings,
+                self.owner,
+                self.watch,
+                backends,
+                replies,
+                self._lease_until,
+                self._retry_at,
+                self.clock,
+            )
             try:
-                claimed = self._claim_round()
+                await self._deliver_until_stopped(courier)
+                return await self._drain(drain_seconds(self.settings))
+            finally:
+                if listener is not None:
+                    await asyncio.to_thread(listener.close)
+                for backend in backends.values():
+                    await backend.close()
+
+    async def _deliver_until_stopped(self, courier: Courier) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                claimed = await self._claim_round(courier)
             except Exception:  # the edge: log and keep delivering, never take serve down
                 log.exception("claim round failed")
-                claimed = 0
-            if claimed:
-                idle = MIN_IDLE_SECONDS
-                continue
-            self._wake.wait(idle)
-            self._wake.clear()
-            idle = min(idle * 2, MAX_IDLE_SECONDS)
-        return self._drain(drain_seconds(self.settings))
+                claimed = 1  # no idle look-ahead after a failure; retry at the next wake-up
+            await self._sleep(await self._idle_until() if not claimed else math.inf)
 
-    def _claim_round(self) -> int:
-        now, lease_until = self.clock(), self.clock() + lease_seconds(self.settings)
-        claimed = 0
+    async def _claim_round(self, courier: Courier) -> int:
+        now = self.clock()
+        if self._due <= now:
+            self._due = math.inf  # the round below claims what came due
+        until = now + lease_seconds(self.settings)
+        claimed, self._starved = 0, False
         for bot in self.bots:
-            with self._lock:
-                free = self.settings.forward_concurrency - self.in_flight[bot]
+            free = self.settings.forward_concurrency - self.in_flight[bot]
             if free <= 0:
+                claimed, self._starved = claimed + 1, True  # a finishing chat wakes us
                 continue
             try:
-                updates = self.store.claim_due(bot, now, free, lease_until, self.owner)
+                updates = await self._call(self.store.claim_due, bot, now, free, until, self.owner)
             except StoreError as exc:  # the store is busy or down: try again next round
                 log.warning("claiming updates of bot %s failed: %s", bot, exc)
                 continue
-            with self._lock:
-                self.in_flight[bot] += len(updates)
             for update in updates:
-                self._jobs.put(update)
+                self.in_flight[bot] += 1
+                task = asyncio.create_task(self._chat(courier, update))
+                self._chats.add(task)
+                task.add_done_callback(self._chats.discard)
             claimed += len(updates)
+            self._starved |= len(updates) == free
         return claimed
 
-    def _start_workers(self) -> None:
-        count = self.settings.forward_concurrency * len(self.bots)
-        for n in range(count):
-            worker = threading.Thread(target=self._work, name=f"forward-{n}", daemon=True)
-            worker.start()
-            self._workers.append(worker)
+    async def _idle_until(self) -> float:
+        """Nothing was due: when will something be (a retry or lease of any forwarder)?"""
+        due = self._due
+        for bot in self.bots:
+            try:
+                when = await self._call(self.store.next_due, bot, self.clock())
+            except StoreError:
+                continue
+            due = min(due, when if when is not None else math.inf)
+        return due
 
-    def _work(self) -> None:
-        courier = Courier(self.store, self.settings, self.owner, self.watch, self.clock)
-        try:
-            while (update := self._jobs.get()) is not None:
-                self._deliver(courier, update)
-        finally:
-            courier.close()
+    async def _sleep(self, due: float) -> None:
+        timeout = max(0.0, min(self.poll_seconds, due - self.clock(), self._due - self.clock()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
 
-    def _deliver(self, courier: Courier, update: QueuedUpdate) -> None:
+    async def _chat(self, courier: Courier, update: QueuedUpdate) -> None:
+        """One chat's turn: its updates one after another while we hold its lease."""
+        bot, run, pokes = update.bot, 0, self._pokes
+        next_update: QueuedUpdate | None = update
         try:
-            courier.deliver(update)
-        except Exception:  # the edge: one update's surprise must not kill the worker
+            while next_update is not None:
+                if self._stopping or run >= MAX_RUN:
+                    await self._unclaim(next_update)
+                    self._wake.set()  # its next update is due now, like any other chat's
+                    break
+                pokes = self._pokes
+                next_update = await courier.deliver(next_update)
+                run += 1
+        except Exception:  # the edge: one update's surprise must not stop the others
             log.exception(
                 "delivering update %s of bot %s failed; its lease will expire",
-                update.update_id,
-                update.bot,
+                next_update.update_id if next_update else "?",
+                bot,
             )
         finally:
-            with self._lock:
-                self.in_flight[update.bot] -= 1
-            self._wake.set()
+            self.in_flight[bot] -= 1
+            # A slot is free for a waiting chat, or work arrived while this chat was leased
+            # (a claim round then skipped it, and its last outcome may have missed it).
+            if self._starved or self._pokes != pokes:
+                self._wake.set()
 
-    def _drain(self, grace: float) -> bool:
-        deadline = time.monotonic() + grace
-        while self._busy() and time.monotonic() < deadline:
-            self._wake.wait(0.05)
-            self._wake.clear()
-        for _ in self._workers:
-            self._jobs.put(None)
-        left = self._busy()
+    async def _unclaim(self, update: QueuedUpdate) -> None:
+        outcome = Outcome(UNCLAIM, update.id, self.owner, self.clock())
+        await asyncio.wrap_future(self.store.submit_outcome(outcome))
+
+    def _lease_until(self) -> float | None:
+        return None if self._stopping else self.clock() + lease_seconds(self.settings)
+
+    def _retry_at(self, at: float) -> None:
+        if at < self._due:
+            self._due = at
+            self._wake.set()  # the loop's sleep was measured without this retry
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._store_thread, functools.partial(fn, *args))
+
+    async def _drain(self, grace: float) -> bool:
+        if self._chats:
+            await asyncio.wait(set(self._chats), timeout=grace)
+        left = sum(self.in_flight.values())
         if left:
             log.warning(
                 "stopping with %d deliveries still in flight; their leases will expire "
                 "and they will be delivered again",
                 left,
             )
+            for task in list(self._chats):
+                task.cancel()
+            await asyncio.gather(*self._chats, return_exceptions=True)
         return not left
-
-    def _busy(self) -> int:
-        with self._lock:
-            return sum(self.in_flight.values())

@@ -36,6 +36,7 @@ def parse_reply(content_type: str, body: bytes) -> Reply | None:
     media = content_type.split(";", 1)[0].strip().lower()
     if not body.strip():
         return None
+    fields: dict[str, Any] | None
     if media == "multipart/form-data":
         fields, files = multipart_fields(content_type, body)
     elif media == "application/x-www-form-urlencoded":
@@ -83,7 +84,9 @@ def multipart_fields(content_type: str, body: bytes) -> tuple[dict[str, Any], tu
         if part.get_filename() is not None:
             files.append(str(name))
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # decode=True gives bytes for a leaf part
+            payload = b""
         try:
             fields[str(name)] = payload.decode(part.get_content_charset() or "utf-8")
         except (UnicodeDecodeError, LookupError) as exc:

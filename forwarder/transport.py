@@ -1,22 +1,24 @@
 """The HTTP seam to the bot backend: one POST per update, in Telegram's webhook format.
 
-Every outcome, including a refused connection or a timeout, becomes an `Answer`; error texts
-never carry the forward URL (it may hold a secret path) or a bot token.
+One aiohttp session per bot whose keep-alive pool holds `forward_concurrency` connections (the
+chats in flight), as Telegram keeps up to max_connections open. Every outcome, including a
+refused connection or a timeout, becomes an `Answer`; error texts never carry the forward URL
+(it may hold a secret path) or a bot token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
+import aiohttp
 
 from core.config import Secret
-from core.telegram import redact
+from core.telegram import SECRET_HEADER, redact
 from forwarder.policy import parse_retry_after
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ERROR_BODY_CHARS = 200
 
 
@@ -35,38 +37,63 @@ class Answer:
 
 
 class Backend:
-    """One requests.Session (keep-alive, like Telegram); use one per thread."""
+    """The keep-alive connections to one bot's backend; open and use inside one event loop."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, connections: int) -> None:
         self.timeout = timeout
-        self.session = requests.Session()
+        self.connections = connections
+        self._session: aiohttp.ClientSession | None = None
 
-    def post(self, url: str, body: bytes, secret: Secret) -> Answer:
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                # Like requests' (connect, read) timeouts: a bot may take this long per phase.
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self.timeout, sock_read=self.timeout
+                ),
+                auto_decompress=False,  # a reply body goes on to Telegram byte for byte
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def post(self, url: str, body: bytes, secret: Secret) -> Answer:
         headers = {"Content-Type": "application/json"}
         if secret:
             headers[SECRET_HEADER] = secret.reveal()
         started = time.monotonic()
         try:
             # Telegram does not follow redirects; neither do we (a 3xx is a failure).
-            response = self.session.post(
-                url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
-            )
-        except requests.RequestException as exc:
+            async with self._open().post(
+                url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                content = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             return Answer(None, time.monotonic() - started, error=describe(exc, url))
         duration = time.monotonic() - started
         content_type = response.headers.get("Content-Type", "")
-        if 200 <= response.status_code < 300:
-            return Answer(response.status_code, duration, "", None, content_type, response.content)
+        if 200 <= response.status < 300:
+            return Answer(response.status, duration, "", None, content_type, content)
         retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
-        error = f"HTTP {response.status_code}: {snippet(response.content)}".rstrip(": ")
-        return Answer(response.status_code, duration, error, retry_after, content_type)
+        error = f"HTTP {response.status}: {snippet(content)}".rstrip(": ")
+        return Answer(response.status, duration, error, retry_after, content_type)
 
-    def close(self) -> None:
-        self.session.close()
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
-def describe(exc: Exception, url: str) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+def describe(exc: BaseException, url: str) -> str:
+    """`ConnectionError: ...` or `Timeout: ...`, the wording operators know from requests."""
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        kind = "Timeout"
+    elif isinstance(exc, aiohttp.ClientConnectionError):
+        kind = "ConnectionError"
+    else:
+        kind = type(exc).__name__
+    text = f"{kind}: {exc or type(exc).__name__}"
     parts = urlsplit(url)
     for secret_part in (url, parts.path + (f"?{parts.query}" if parts.query else "")):
         if len(secret_part) > 1:

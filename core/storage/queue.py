@@ -9,9 +9,14 @@ expired and was re-taken cannot overwrite the new owner's work.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
 
 from core.storage.model import DEAD, DELIVERED, DELIVERING, PENDING, STORED, ChatHead, QueuedUpdate
+from core.storage.writer import GroupWriter
 
 # Spelled exactly as in the partial index `updates_active`, so SQLite can use it.
 ACTIVE = f"state IN ('{PENDING}', '{DELIVERING}')"
@@ -36,6 +41,95 @@ IS_HEAD = (
 )
 
 
+# The next head of a chat whose lease we hold: taken over in the transaction that records the
+# previous update's outcome, so the chat never looks free in between and no query is spent.
+ADVANCE = (
+    f"UPDATE updates SET state = '{DELIVERING}', claimed_until = :until, claimed_by = :owner"
+    " WHERE id = (SELECT MIN(id) FROM updates AS head WHERE head.bot = :bot"
+    f" AND head.chat_key = :chat AND head.{ACTIVE}) AND state = '{PENDING}'"
+    f" AND COALESCE(next_attempt_at, 0) <= :now AND {CHAT_FREE}"
+    f" RETURNING {COLUMNS}, body"
+)
+FENCE = " WHERE id = :id AND claimed_by = :owner"
+FREE = ", claimed_until = NULL, claimed_by = NULL"
+# Outcome kinds and what each writes (fenced by the claimer; a stale claimer changes nothing).
+DELIVERED_NOW, RETRY, DEAD_NOW, RELEASE, UNCLAIM = (
+    "delivered",
+    "retry",
+    "dead",
+    "release",
+    "unclaim",
+)
+RECORD = {
+    DELIVERED_NOW: f"UPDATE updates SET state = '{DELIVERED}', delivered_at = :now,"
+    f" attempts = attempts + 1{FREE}{FENCE} AND state = '{DELIVERING}'",
+    RETRY: f"UPDATE updates SET state = '{PENDING}', attempts = attempts + 1,"
+    f" next_attempt_at = :next, last_error = :error{FREE}{FENCE} AND state = '{DELIVERING}'",
+    DEAD_NOW: f"UPDATE updates SET state = '{DEAD}', attempts = attempts + 1,"
+    f" next_attempt_at = NULL, last_error = :error{FREE}{FENCE} AND state = '{DELIVERING}'",
+    RELEASE: f"UPDATE updates SET claimed_until = NULL, claimed_by = NULL{FENCE}",
+    # A leased head that was never sent (the forwarder is stopping): back in the queue as is.
+    UNCLAIM: f"UPDATE updates SET state = '{PENDING}'{FREE}{FENCE} AND state = '{DELIVERING}'",
+}
+HOLD = RECORD[DELIVERED_NOW].replace(FREE, "")  # the chat stays ours while its reply runs
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed update, written by its claimer `owner`.
+
+    With `advance_until`, the chat's next head is leased to the same owner in the same
+    transaction (returned in `Recorded.next`), so a busy chat costs one write per update.
+    """
+
+    kind: str  # DELIVERED_NOW, RETRY, DEAD_NOW, RELEASE or UNCLAIM
+    row_id: int
+    owner: str
+    now: float
+    hold: bool = False  # DELIVERED_NOW: keep the chat leased until RELEASE (webhook reply)
+    next_attempt_at: float | None = None  # RETRY
+    error: str = ""
+    bot: str = ""  # with chat_key: the chat to advance in
+    chat_key: str = ""
+    advance_until: float | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    fenced: bool  # False: the lease had run out and another claimer owns the chat now
+    next: QueuedUpdate | None = None
+
+
+def apply_outcomes(conn: Any, outcomes: list[Outcome]) -> list[Recorded]:
+    return [apply_outcome(conn, outcome) for outcome in outcomes]
+
+
+def apply_outcome(conn: Any, outcome: Outcome) -> Recorded:
+    sql = HOLD if outcome.hold and outcome.kind == DELIVERED_NOW else RECORD[outcome.kind]
+    params = {
+        "id": outcome.row_id,
+        "owner": outcome.owner,
+        "now": outcome.now,
+        "next": outcome.next_attempt_at,
+        "error": outcome.error,
+    }
+    if conn.execute(sql, params).rowcount != 1:
+        return Recorded(fenced=False)
+    if outcome.advance_until is None or outcome.hold:
+        return Recorded(fenced=True)
+    rows = conn.execute(
+        ADVANCE,
+        {
+            "bot": outcome.bot,
+            "chat": outcome.chat_key,
+            "now": outcome.now,
+            "until": outcome.advance_until,
+            "owner": outcome.owner,
+        },
+    ).fetchall()
+    return Recorded(fenced=True, next=queued_from_row(rows[0]) if rows else None)
+
+
 def queued_from_row(row: sqlite3.Row) -> QueuedUpdate:
     values = dict(row)
     values.pop("waiting", None)
@@ -49,6 +143,13 @@ class QueueVerbs:
     rewrites them). Across replicas the conditional UPDATE still decides: a row locked by a
     competing claim is re-checked against the committed values, so a chat has one owner.
     """
+
+    # Supplied by the backend this is mixed into.
+    read: Callable[..., list[Any]]
+    write: Callable[[], AbstractContextManager[Any]]
+    transact: Callable[[Callable[[Any], Any]], Any]
+    announce_work: Callable[[], None]
+    _outcome_writer: GroupWriter
 
     # -- the forwarder -------------------------------------------------------------------
     def claim_due(
@@ -84,35 +185,41 @@ class QueueVerbs:
 
     def record_delivered(self, row_id: int, owner: str, now: float, hold: bool = False) -> bool:
         """Mark delivered; with `hold` the chat stays leased until `release` (webhook reply)."""
-        keep_lease = "" if hold else ", claimed_until = NULL, claimed_by = NULL"
-        return self._fenced(
-            f"UPDATE updates SET state = '{DELIVERED}', delivered_at = ?, attempts = attempts + 1"
-            f"{keep_lease} WHERE id = ? AND claimed_by = ? AND state = '{DELIVERING}'",
-            (now, row_id, owner),
-        )
+        return self._record_one(Outcome(DELIVERED_NOW, row_id, owner, now, hold=hold))
 
     def release(self, row_id: int, owner: str) -> bool:
-        return self._fenced(
-            "UPDATE updates SET claimed_until = NULL, claimed_by = NULL"
-            " WHERE id = ? AND claimed_by = ?",
-            (row_id, owner),
-        )
+        return self._record_one(Outcome(RELEASE, row_id, owner, 0.0))
 
     def record_retry(self, row_id: int, owner: str, next_attempt_at: float, error: str) -> bool:
-        return self._fenced(
-            f"UPDATE updates SET state = '{PENDING}', attempts = attempts + 1, next_attempt_at = ?,"
-            " last_error = ?, claimed_until = NULL, claimed_by = NULL"
-            f" WHERE id = ? AND claimed_by = ? AND state = '{DELIVERING}'",
-            (next_attempt_at, error, row_id, owner),
+        return self._record_one(
+            Outcome(RETRY, row_id, owner, 0.0, next_attempt_at=next_attempt_at, error=error)
         )
 
     def record_dead(self, row_id: int, owner: str, error: str) -> bool:
-        return self._fenced(
-            f"UPDATE updates SET state = '{DEAD}', attempts = attempts + 1, next_attempt_at = NULL,"
-            " last_error = ?, claimed_until = NULL, claimed_by = NULL"
-            f" WHERE id = ? AND claimed_by = ? AND state = '{DELIVERING}'",
-            (error, row_id, owner),
+        return self._record_one(Outcome(DEAD_NOW, row_id, owner, 0.0, error=error))
+
+    def _record_one(self, outcome: Outcome) -> bool:
+        return self.transact(lambda conn: apply_outcomes(conn, [outcome]))[0].fenced
+
+    def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[Recorded]:
+        """Several chats' outcomes in one transaction, each fenced on its own."""
+        return self.transact(lambda conn: apply_outcomes(conn, list(outcomes)))
+
+    def submit_outcome(self, outcome: Outcome) -> Future:
+        """Queue an outcome for the next group commit; the future holds its `Recorded`."""
+        return self._outcome_writer.submit_future((outcome,))
+
+    def next_due(self, bot: str, now: float) -> float | None:
+        """When the earliest waiting retry of `bot` or a lease held on it runs out (after now)."""
+        rows = self.read(
+            f"SELECT MIN(next_attempt_at) FROM updates WHERE bot = ? AND state = '{PENDING}'"
+            " AND next_attempt_at > ?"
+            " UNION ALL SELECT MIN(claimed_until) FROM updates WHERE bot = ?"
+            " AND claimed_until IS NOT NULL AND claimed_until > ?",
+            (bot, now, bot, now),
         )
+        times = [row[0] for row in rows if row[0] is not None]
+        return min(times) if times else None
 
     def lease_holders(self, now: float) -> list[str]:
         """Owners of live chat leases (`claimed_until IS NOT NULL` picks the partial index)."""
@@ -132,10 +239,6 @@ class QueueVerbs:
                 (owner,),
             ).rowcount
 
-    def _fenced(self, sql: str, params: tuple) -> bool:
-        with self.write() as conn:
-            return conn.execute(sql, params).rowcount == 1
-
     # -- operators (python app.py dlq / queue) -------------------------------------------
     def queued_update(self, row_id: int) -> QueuedUpdate | None:
         rows = self.read(f"SELECT {COLUMNS}, body FROM updates WHERE id = ?", (row_id,))
@@ -151,13 +254,16 @@ class QueueVerbs:
 
     def replay_dead(self, ids: Sequence[int] | None, now: float, bot: str | None = None) -> int:
         """Send dead letters (all when `ids` is None) back to the queue with a fresh budget."""
-        return self._change_dead(
+        replayed = self._change_dead(
             f"state = '{PENDING}', attempts = 0, next_attempt_at = NULL, last_error = NULL,"
             " replayed_at = ?",
             (now,),
             ids,
             bot,
         )
+        if replayed:
+            self.announce_work()
+        return replayed
 
     def drop_dead(self, ids: Sequence[int] | None, bot: str | None = None) -> int:
         """Give up on dead letters: kept as `stored` (still deduplicated), never forwarded."""

@@ -3,7 +3,8 @@
 Threads that each open their own write transaction contend for the database (SQLite's single
 write lock and its coarse busy sleeps; a PostgreSQL round trip and fsync per commit). Instead,
 request threads hand their row to one writer thread, which commits everything waiting in a
-single transaction and wakes each caller with its own result.
+single transaction and wakes each caller with its own result. The forwarder records its
+delivery outcomes through a second writer of the same kind.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from core.storage.model import StoreError
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
 # (connection, [params, ...]) -> one result per params, committed in one transaction.
-CommitBatch = Callable[[Any, list[tuple]], list[int]]
+CommitBatch = Callable[[Any, list[tuple]], list[Any]]
 
 
 class GroupWriter:
@@ -41,7 +42,7 @@ class GroupWriter:
         """How long a caller waits for its row before answering 503."""
         return self._timeout + 1.0
 
-    def submit(self, params: tuple) -> int:
+    def submit(self, params: tuple) -> Any:
         """Return this row's result once committed; raise StoreError on failure."""
         try:
             return self.submit_future(params).result(timeout=self.wait_limit)

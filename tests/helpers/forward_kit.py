@@ -20,6 +20,7 @@ class Reply:
     content_type: str = "text/plain"
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
+    hang_up: bool = False  # close the connection instead of answering
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ class BotBackend:
                     )
                 )
                 time.sleep(reply.delay)
+                if reply.hang_up:
+                    self.close_connection = True
+                    return
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
                 self.send_header("Content-Length", str(len(reply.body)))
@@ -140,6 +144,18 @@ def enqueue(
         forward,
     )
     return update
+
+
+def enqueue_silently(store, update_id: int, chat_id: int, bot: str = "default") -> None:
+    """Store an update the way the receiver does, but without waking any forwarder (a lost
+    wake-up)."""
+    body = json.dumps(make_update(update_id, chat_id=chat_id)).encode()
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO updates (bot, update_id, type, chat_key, received_at, conforms, body,"
+            " state) VALUES (?, ?, 'message', ?, ?, 1, ?, 'pending')",
+            (bot, update_id, str(chat_id), time.time(), body),
+        )
 
 
 def forward_metric(base_url: str, result: str, bot: str = "default") -> float:

@@ -9,6 +9,7 @@ skipped by competing claimers, and the group-commit writer's batch as one pipeli
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -27,7 +28,8 @@ from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError
 from core.storage.monitor import MonitorVerbs
 from core.storage.postgres.schema import migrate
-from core.storage.queue import QueueVerbs
+from core.storage.queue import QueueVerbs, apply_outcomes
+from core.storage.wakeup import Listener, is_new_work
 from core.storage.writer import GroupWriter
 
 INSERT_UPDATE = (
@@ -35,6 +37,8 @@ INSERT_UPDATE = (
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (bot, update_id) DO NOTHING"
     " RETURNING id"
 )
+log = logging.getLogger(__name__)
+CHANNEL = "tgwebhook_queue"  # LISTEN/NOTIFY: new work for the forwarders of every replica
 POOL_SIZE = 10  # per process: gthread threads, forwarder couriers, scrapes
 # A string literal (kept, with % doubled), a `?` mark, a `:name` mark (not a `::` cast), a %.
 MARKS = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
@@ -59,6 +63,8 @@ def dialect(sql: str) -> str:
 
 class Row(tuple):
     """A result row like sqlite3.Row: by position, by column name, and `dict(row)`."""
+
+    _index: dict[str, int]
 
     def __new__(cls, values, index: dict[str, int]):
         row = super().__new__(cls, values)
@@ -101,7 +107,7 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self.timeout = timeout
         millis = max(1, int(timeout * 1000))
         given = conninfo_to_dict(url).get("options") or ""  # e.g. -csearch_path=tenant
-        self._kwargs = {
+        self._kwargs: dict[str, Any] = {
             "autocommit": True,  # transactions are explicit (conn.transaction())
             "row_factory": row_factory,
             "connect_timeout": max(1, round(timeout)),
@@ -112,6 +118,7 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._writer = GroupWriter(self._connect, self._commit_batch, timeout)
+        self._outcome_writer = GroupWriter(self._connect, self._commit_outcomes, timeout)
         self.migrate()
 
     # -- connections -------------------------------------------------------------------
@@ -134,6 +141,7 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
                         check=ConnectionPool.check_connection,  # reconnect after a failover
                     )
                     self._pid = os.getpid()
+        assert self._pool is not None
         return self._pool
 
     @contextmanager
@@ -144,7 +152,7 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         except psycopg.Error as exc:  # PoolTimeout is one too: the server is unreachable
             raise StoreError(f"store {what} failed: {type(exc).__name__}: {exc}") from exc
 
-    def read(self, sql: str, params: Any = ()) -> list[Row]:
+    def read(self, sql: str, params: Any = ()) -> list[Any]:
         with self._session("read") as session:
             return session.execute(sql, params).fetchall()
 
@@ -167,6 +175,7 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
 
     def close(self) -> None:
         self._writer.close()
+        self._outcome_writer.close()
         with self._lock:
             if self._pool is not None and self._pid == os.getpid():
                 self._pool.close()
@@ -181,9 +190,56 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
             claimed = [len(cursor.fetchall())]
             while cursor.nextset():
                 claimed.append(len(cursor.fetchall()))
+            if is_new_work(batch, claimed):  # delivered to listeners when this COMMITs
+                conn.execute(f"NOTIFY {CHANNEL}")
         return claimed
+
+    def _commit_outcomes(self, conn: psycopg.Connection, batch: list[tuple]) -> list:
+        with conn.transaction():
+            return apply_outcomes(Session(conn), [outcome for (outcome,) in batch])
+
+    # -- wake-ups ----------------------------------------------------------------------
+    def announce_work(self) -> None:
+        """Wake the forwarders of every replica: updates became deliverable."""
+        with self.write() as session:
+            session.execute(f"NOTIFY {CHANNEL}")
+
+    def listen_for_work(self, wake: Callable[[], None]) -> Listener:
+        return NotifyListener(self.url, self.timeout, wake).start()
 
     def check_writable(self) -> None:
         """Raise StoreError unless a real write succeeds (the server's disk is its concern)."""
         with self.write() as conn:
             conn.execute(HEARTBEAT, (time.time(),))
+
+
+class NotifyListener(Listener):
+    """LISTEN on its own connection; after every (re)connect it wakes the forwarder once,
+    because notifications sent while it was not listening are gone."""
+
+    RECONNECT_SECONDS = 1.0
+
+    def __init__(self, url: str, timeout: float, wake: Callable[[], None]) -> None:
+        super().__init__(wake)
+        self.url, self.timeout = url, timeout
+
+    def _run(self) -> None:
+        while not self.closed.is_set():
+            try:
+                self._listen()
+            except psycopg.Error as exc:
+                log.warning("LISTEN %s failed (%s); reconnecting", CHANNEL, type(exc).__name__)
+            self.closed.wait(self.RECONNECT_SECONDS)
+
+    def _listen(self) -> None:
+        with psycopg.connect(
+            self.url,
+            autocommit=True,
+            connect_timeout=max(1, round(self.timeout)),
+            application_name="tgwebhook-forwarder-listen",
+        ) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            self.wake()
+            while not self.closed.is_set():
+                if list(conn.notifies(timeout=0.5, stop_after=1)):
+                    self.wake()

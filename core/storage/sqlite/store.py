@@ -24,9 +24,10 @@ from core.storage.ingest import HEARTBEAT, IngestVerbs
 from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError
 from core.storage.monitor import MonitorVerbs
-from core.storage.queue import QueueVerbs
+from core.storage.queue import QueueVerbs, apply_outcomes
 from core.storage.sqlite.schema import MIGRATIONS
 from core.storage.sqlite.transaction import immediate
+from core.storage.wakeup import DatagramListener, Doorbell, Listener, is_new_work
 from core.storage.writer import GroupWriter
 
 # Disk "not full" for /readyz: room for a burst of maximum-size updates and the WAL.
@@ -47,6 +48,10 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self._local = threading.local()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = GroupWriter(lambda: self._connect(write=True), self._commit_batch, timeout)
+        self._outcome_writer = GroupWriter(
+            lambda: self._connect(write=True), self._commit_outcomes, timeout
+        )
+        self._doorbell = Doorbell(path)
         self.migrate()
 
     # -- connections -------------------------------------------------------------------
@@ -101,6 +106,8 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
 
     def close(self) -> None:
         self._writer.close()
+        self._outcome_writer.close()
+        self._doorbell.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -110,7 +117,22 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
     # -- ingest ------------------------------------------------------------------------
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[tuple]) -> list[int]:
         with immediate(conn, self.timeout):
-            return [conn.execute(INSERT_UPDATE, params).rowcount for params in batch]
+            claimed = [conn.execute(INSERT_UPDATE, params).rowcount for params in batch]
+        if is_new_work(batch, claimed):  # after COMMIT: a forwarder woken earlier sees nothing
+            self._doorbell.ring()
+        return claimed
+
+    def _commit_outcomes(self, conn: sqlite3.Connection, batch: list[tuple]) -> list:
+        with immediate(conn, self.timeout):
+            return apply_outcomes(conn, [outcome for (outcome,) in batch])
+
+    # -- wake-ups (see core/storage/wakeup.py) -------------------------------------------
+    def announce_work(self) -> None:
+        """Wake the forwarders of this store: updates became deliverable (call after COMMIT)."""
+        self._doorbell.ring()
+
+    def listen_for_work(self, wake: Callable[[], None]) -> Listener:
+        return DatagramListener(self.path, wake).start()
 
     def check_writable(self) -> None:
         """Raise StoreError unless a real write succeeds and the disk has room."""
