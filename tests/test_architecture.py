@@ -311,9 +311,7 @@ RULES = {
 
 
 # Rules the tree does not keep yet; strict, so the mark must go once the tree complies.
-NOT_YET = {
-    "secret_header": "bench/e2e.py and bench/e2e_agents.py spell the header out",
-}
+NOT_YET: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
