@@ -15,6 +15,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from functools import cache
 from typing import Any, cast
 
 from a2wsgi import ASGIMiddleware, WSGIMiddleware
@@ -110,19 +111,12 @@ async def lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-_loop: tuple[int, asyncio.AbstractEventLoop] | None = None
-_loop_lock = threading.Lock()
-
-
-def background_loop() -> asyncio.AbstractEventLoop:
+@cache
+def background_loop(pid: int) -> asyncio.AbstractEventLoop:
     """One event loop thread per process for WSGI callers, started on first use (after fork)."""
-    global _loop
-    with _loop_lock:
-        if _loop is None or _loop[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="webhook-loop", daemon=True).start()
-            _loop = (os.getpid(), loop)
-        return _loop[1]
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="webhook-loop", daemon=True).start()
+    return loop
 
 
 def as_wsgi(app: WebhookASGI) -> WSGIApp:
@@ -131,7 +125,7 @@ def as_wsgi(app: WebhookASGI) -> WSGIApp:
     def call(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # a2wsgi passes the peer only with its port; Flask's test client gives no port.
         environ.setdefault("REMOTE_PORT", "0")
-        bridge = ASGIMiddleware(cast(Any, app), loop=background_loop())
+        bridge = ASGIMiddleware(cast(Any, app), loop=background_loop(os.getpid()))
         # Drained here: a2wsgi's task waits for its body to be taken, or stays pending forever.
         return list(bridge(cast(Any, environ), start_response))
 
