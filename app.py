@@ -19,13 +19,13 @@ if TYPE_CHECKING:
 from core import metrics
 from core.config import Settings, load_settings
 from core.logs import configure_logging
-from core.storage import IngestStore, open_store
+from core.storage import Store, open_store
 from core.updates import load_schema
 
 log = logging.getLogger("tgwebhook")
 
 
-def create_app(settings: Settings | None = None, store: IngestStore | None = None) -> Flask:
+def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
     """The web app: webhook receiver plus /livez, /readyz, /health and /metrics. /webhook/*
     goes through the ASGI app `serve` runs (`create_asgi_app`), bridged to WSGI."""
     from ops import views as ops_views
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, store: IngestStore | None = Non
 
     settings = settings or load_settings()
     configure_logging(settings)
-    if settings.insecure_no_secret:
+    if any(bot.insecure_no_secret for bot in settings.bots.values()):
         log.warning(
             "INSECURE: TGWEBHOOK_INSECURE_NO_SECRET=true; updates without a secret "
             "token are accepted from anyone who can reach this port"

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 from core.config import Settings
 from core.delivery_errors import CLASSES, classify
 from core.metrics import ALERTS, SPEC
-from core.storage import ALERT_FIRING, StoreError
+from core.storage import ALERT_FIRING, StatusStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def expected_webhook_url(public_url: str, bot: str) -> str:
 
 
 class StoreCollector(Collector):
-    def __init__(self, store, settings: Settings) -> None:
+    def __init__(self, store: StatusStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
 
@@ -74,7 +74,7 @@ class StoreCollector(Collector):
             current = classify(obs.last_error_message)
             for kind in CLASSES:
                 error_info.add_metric([bot, kind], 1 if kind == current else 0)
-            expected = expected_webhook_url(config.public_url or self.settings.public_url, bot)
+            expected = expected_webhook_url(config.public_url, bot)
             if expected:
                 url_match.add_metric([bot], 1 if obs.url == expected else 0)
         yield from (pending, error_at, error_info, url_match, success)

@@ -1,35 +1,46 @@
-"""Settings: declared once as data, parsed once, strictly, with every problem reported at once.
+"""Settings: declared once as data (core/settings_table.py), parsed once, strictly, with every
+problem reported at once.
 
 Each setting is read from ``TGWEBHOOK_<NAME>``; secrets also from ``TGWEBHOOK_<NAME>_FILE``.
-Multi-bot deployments describe bots in a TOML file named by ``TGWEBHOOK_CONFIG``.
+Multi-bot deployments describe bots in a TOML file named by ``TGWEBHOOK_CONFIG``. A bot
+without a configured secret uses the one `python app.py set-webhook` generated into a 0600
+file next to a SQLite store; that file is owned here, end to end.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.settings_table import SETTINGS, Setting
+from core.settings_table import SETTINGS, BotConfig, Secret, Setting, Settings
 from core.storage import sqlite_path
+
+__all__ = [
+    "BotConfig",
+    "ConfigError",
+    "GeneratedSecret",
+    "NoGeneratedSecret",
+    "Secret",
+    "Settings",
+    "ensure_generated_secret",
+    "generated_secret_path",
+    "load_settings",
+]
 
 PREFIX = "TGWEBHOOK_"
 BOT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 BOT_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
-BOT_KEYS = {
-    "token",
-    "secret_token",
-    "forward_url",
-    "forward_secret_token",
-    "public_url",
-    "max_connections",
-    "allowed_updates",
-}
+BOT_SETTINGS = tuple(s for s in SETTINGS if s.per_bot)
+# Keys of a [bots.<name>] table: the per-bot settings; insecure mode stays deployment-wide.
+BOT_KEYS = {s.attr for s in BOT_SETTINGS} - {"insecure_no_secret"}
+SECRET_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 class ConfigError(Exception):
@@ -40,74 +51,33 @@ class ConfigError(Exception):
         super().__init__("invalid configuration:\n  - " + "\n  - ".join(problems))
 
 
-class Secret:
-    """A string that never shows itself in repr, str, logs or tracebacks."""
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, require_secrets: bool = True
+) -> Settings:
+    """Build Settings from the environment (and the TOML file it names); raise ConfigError.
 
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class BotConfig:
-    name: str
-    token: Secret = field(default_factory=lambda: Secret(""))
-    secret_token: Secret = field(default_factory=lambda: Secret(""))
-    forward_url: str = ""
-    forward_secret_token: Secret = field(default_factory=lambda: Secret(""))
-    public_url: str = ""
-    max_connections: int = 40
-    allowed_updates: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Global settings (attribute per declared setting, lower-case) plus the bots."""
-
-    values: Mapping[str, Any]
-    bots: Mapping[str, BotConfig]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def replace(self, **changes: Any) -> Settings:
-        bots = changes.pop("bots", self.bots)
-        return Settings(values={**self.values, **changes}, bots=bots)
-
-
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment (and the TOML file it names); raise ConfigError."""
+    `require_secrets=False` is for set-webhook, which is how a bot gets its secret: a bot
+    without one (and without insecure mode) is then left with an empty secret.
+    """
     env = dict(os.environ if environ is None else environ)
     problems: list[str] = []
     file_values, file_bots = read_config_file(env.get(PREFIX + "CONFIG", ""), problems)
     values = {s.name: read_setting(s, env, file_values, problems) for s in SETTINGS}
-    bots = file_bots if file_bots else {"default": single_bot(values)}
-    bots = with_generated_secrets(bots, values["db"], problems)
-    check_bots(bots, values, problems)
+    single = BotConfig(name="default", **{s.attr: values[s.name] for s in BOT_SETTINGS})
+    bots = {name: with_shared(bot, single) for name, bot in file_bots.items()}
+    bots = with_generated_secrets(bots or {"default": single}, values["db"], problems)
+    check_bots(bots, problems, require_secrets)
     if problems:
         raise ConfigError(problems)
-    return Settings(values=values, bots=bots)
+    shared = {s.attr: values[s.name] for s in SETTINGS if not s.per_bot}
+    return Settings(bots=bots, **shared)
+
+
+def with_shared(bot: BotConfig, single: BotConfig) -> BotConfig:
+    """A TOML bot takes what the variables say for every bot: the public base URL (each bot
+    is called at <base>/webhook/<name>) unless it has its own, and insecure mode."""
+    public_url = bot.public_url or single.public_url
+    return replace(bot, public_url=public_url, insecure_no_secret=single.insecure_no_secret)
 
 
 def read_setting(
@@ -119,15 +89,16 @@ def read_setting(
         raw = read_secret_file(env[var + "_FILE"], var + "_FILE", problems)
     if raw is None:
         raw = file_values.get(setting.name)
-    if raw is None:
-        value = setting.default() if callable(setting.default) else setting.default
-    else:
-        value = convert(setting, raw, var, problems)
+    value = default_of(setting) if raw is None else convert(setting, raw, var, problems)
     if setting.check and value is not None:
         message = setting.check(value)
         if message:
             problems.append(f"{var}: {message}")
     return Secret(value) if setting.secret else value
+
+
+def default_of(setting: Setting) -> Any:
+    return setting.default() if callable(setting.default) else setting.default
 
 
 def convert(setting: Setting, raw: Any, var: str, problems: list[str]) -> Any:
@@ -136,7 +107,7 @@ def convert(setting: Setting, raw: Any, var: str, problems: list[str]) -> Any:
     except (TypeError, ValueError) as exc:
         shown = "<hidden>" if setting.secret else repr(raw)
         problems.append(f"{var}: expected {setting.type}, got {shown} ({exc})")
-        return setting.default() if callable(setting.default) else setting.default
+        return default_of(setting)
 
 
 def to_bool(raw: Any) -> bool:
@@ -165,34 +136,87 @@ CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def read_secret_file(path: str, var: str, problems: list[str]) -> str | None:
+def read_secret_file(path: str | Path, var: str, problems: list[str]) -> str | None:
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read().strip()
     except OSError as exc:
-        problems.append(f"{var}: cannot read {path!r}: {exc.strerror}")
+        problems.append(f"{var}: cannot read {str(path)!r}: {exc.strerror}")
         return None
 
 
-def generated_secret_path(db: str, bot: str) -> Path | None:
-    """Where `set-webhook` keeps a secret it generated: next to a SQLite store. None for a
-    shared (PostgreSQL) store, whose replicas must all be given the same secret."""
+class NoGeneratedSecret(Exception):
+    """A shared (PostgreSQL) store gets no generated secret: its replicas need the same one."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no secret token configured; with a shared PostgreSQL store every replica needs the "
+            "same one, so generate it yourself and give it to all of them as "
+            "TGWEBHOOK_SECRET_TOKEN_FILE (or secret_token_file in the TOML file)"
+        )
+
+
+@dataclass(frozen=True)
+class GeneratedSecret:
+    path: Path
+    secret: Secret
+    created: bool  # False: the secret an earlier set-webhook generated, reused
+
+
+def generated_secret_path(db: str, bot: str) -> Path:
+    """Where set-webhook keeps the secret it generates for `bot`: next to a SQLite store.
+    Raises NoGeneratedSecret for a shared (PostgreSQL) store."""
     path = sqlite_path(db)
-    return None if path is None else Path(path).resolve().parent / f"secret_token.{bot}"
+    if path is None:
+        raise NoGeneratedSecret()
+    return Path(path).resolve().parent / f"secret_token.{bot}"
+
+
+def ensure_generated_secret(db: str, bot: str) -> GeneratedSecret:
+    """The bot's generated secret, created (mode 0600) when absent or invalid. Raises
+    NoGeneratedSecret for a shared store, OSError when the file cannot be written."""
+    path = generated_secret_path(db, bot)
+    try:
+        value = path.read_text().strip()
+    except FileNotFoundError:
+        value = ""
+    if SECRET_TOKEN.match(value):
+        return GeneratedSecret(path, Secret(value), created=False)
+    value = new_secret()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to an existing file
+    return GeneratedSecret(path, Secret(value), created=True)
+
+
+def new_secret() -> str:
+    # token_urlsafe already uses Telegram's alphabet; filter anyway, the header is strict.
+    return "".join(c for c in secrets.token_urlsafe(32) if c in SECRET_ALPHABET)
 
 
 def with_generated_secrets(
     bots: Mapping[str, BotConfig], db: str, problems: list[str]
 ) -> dict[str, BotConfig]:
-    """A bot configured without a secret uses the one `set-webhook` generated, if any."""
+    """A bot configured without a secret uses the one set-webhook generated, if any."""
     filled = {}
     for name, bot in bots.items():
-        path = None if bot.secret_token else generated_secret_path(db, name)
-        if path is not None and path.is_file():
-            value = read_secret_file(str(path), f"generated secret of bot {name!r}", problems)
-            bot = replace(bot, secret_token=Secret(value or ""))
+        if not bot.secret_token:
+            found = read_generated_secret(db, name, problems)
+            bot = replace(bot, secret_token=found) if found else bot
         filled[name] = bot
     return filled
+
+
+def read_generated_secret(db: str, bot: str, problems: list[str]) -> Secret | None:
+    try:
+        path = generated_secret_path(db, bot)
+    except NoGeneratedSecret:
+        return None
+    if not path.is_file():
+        return None
+    return Secret(read_secret_file(path, f"generated secret of bot {bot!r}", problems) or "")
 
 
 def read_config_file(path: str, problems: list[str]) -> tuple[dict[str, Any], dict[str, BotConfig]]:
@@ -242,20 +266,7 @@ def bot_from_table(name: str, table: Any, problems: list[str]) -> BotConfig:
     return BotConfig(**fields)
 
 
-def single_bot(values: Mapping[str, Any]) -> BotConfig:
-    return BotConfig(
-        name="default",
-        token=values["bot_token"],
-        secret_token=values["secret_token"],
-        forward_url=values["forward_url"],
-        forward_secret_token=values["forward_secret_token"],
-        public_url=values["public_url"],
-        max_connections=values["max_connections"],
-        allowed_updates=values["allowed_updates"],
-    )
-
-
-def check_bots(bots: Mapping[str, BotConfig], values: Mapping[str, Any], problems: list[str]):
+def check_bots(bots: Mapping[str, BotConfig], problems: list[str], require_secrets: bool) -> None:
     for name, bot in bots.items():
         where = f"bot {name!r}" if name != "default" else PREFIX + "SECRET_TOKEN"
         if not BOT_NAME.match(name):
@@ -263,7 +274,7 @@ def check_bots(bots: Mapping[str, BotConfig], values: Mapping[str, Any], problem
         secret = bot.secret_token.reveal()
         if secret and not SECRET_TOKEN.match(secret):
             problems.append(f"{where}: secret token must be 1-256 chars of A-Za-z0-9_- (Telegram)")
-        if not secret and not values["insecure_no_secret"]:
+        if not secret and not bot.insecure_no_secret and require_secrets:
             problems.append(
                 f"{where}: no secret token; set one (see `python app.py set-webhook`) or set "
                 f"{PREFIX}INSECURE_NO_SECRET=true to accept unauthenticated updates"

@@ -53,12 +53,10 @@ def section(text: str, name: str) -> str:
 
 def rewrite(text: str) -> str:
     for name, render in TABLES.items():
-        text = re.sub(
-            rf"(<!-- {name}:start -->).*?(<!-- {name}:end -->)",
-            lambda m, r=render: f"{m.group(1)}\n{r()}\n{m.group(2)}",
-            text,
-            flags=re.S,
-        )
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        head, rest = text.split(start, 1)
+        tail = rest.split(end, 1)[1]
+        text = f"{head}{start}\n{render()}\n{end}{tail}"
     return text
 
 

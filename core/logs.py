@@ -27,16 +27,7 @@ class RedactSecrets(logging.Filter):
 
 
 def known_secrets(settings: Settings) -> list[str]:
-    values = [
-        settings.values[name].reveal()
-        for name in (
-            "bot_token",
-            "secret_token",
-            "forward_secret_token",
-            "alert_telegram_token",
-            "smtp_url",
-        )
-    ]
+    values = [settings.alert_telegram_token.reveal(), settings.smtp_url.reveal()]
     for bot in settings.bots.values():
         values += [bot.token.reveal(), bot.secret_token.reveal(), bot.forward_secret_token.reveal()]
     return values
@@ -49,7 +40,7 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(logging.Formatter(FORMAT))
         handler._tgwebhook = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    for handler in root.handlers:
-        handler.filters = [f for f in handler.filters if not isinstance(f, RedactSecrets)]
-        handler.addFilter(RedactSecrets(known_secrets(settings)))
+    for each in root.handlers:
+        each.filters = [f for f in each.filters if not isinstance(f, RedactSecrets)]
+        each.addFilter(RedactSecrets(known_secrets(settings)))
     root.setLevel(settings.log_level)

@@ -1,31 +1,82 @@
-"""The one declaration of every setting. README's settings table is checked against it."""
+"""The one declaration of every setting: typed fields of `BotConfig` (the single-bot settings,
+which become ``settings.bots["default"]``) and of `Settings` (everything else).
+
+Each declared field carries its row of the settings table in its metadata; `SETTINGS` is that
+table in field order, and README's settings table is checked against it.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
 TELEGRAM_NETWORKS = ("149.154.160.0/20", "91.108.4.0/22")
+Check = Callable[[Any], str | None]
+
+
+class Secret:
+    """A string that never shows itself in repr, str, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One row of the table: `name` is the variable without its prefix, `attr` the field."""
+
     name: str
     type: str
     default: Any
     help: str
     secret: bool = False
-    check: Callable[[Any], str | None] | None = None
+    check: Check | None = None
+    attr: str = ""
+    per_bot: bool = False
 
 
-def at_least(low: float) -> Callable[[Any], str | None]:
+def setting(
+    help: str,
+    default: Any,
+    *,
+    secret: bool = False,
+    check: Check | None = None,
+    env: str = "",
+) -> Any:
+    """A declared field; `default` may be a function (computed at load), `env` renames it."""
+    meta = {"help": help, "secret": secret, "check": check, "env": env}
+    if callable(default):
+        return field(default_factory=default, metadata=meta)
+    return field(default=Secret(default) if secret else default, metadata=meta)
+
+
+def at_least(low: float) -> Check:
     return lambda value: None if value >= low else f"must be >= {low}"
 
 
-def one_of(*choices: str) -> Callable[[Any], str | None]:
+def one_of(*choices: str) -> Check:
     return lambda value: None if value in choices else f"must be one of {', '.join(choices)}"
 
 
@@ -43,217 +94,188 @@ def host_port(value: str) -> str | None:
     return None if host and port.isdigit() else "must be HOST:PORT"
 
 
-def smtp_url(value: str) -> str | None:
+def smtp_scheme(value: str) -> str | None:
     # The value holds a password: the message must not repeat it.
     ok = not value or value.startswith(("smtp://", "smtps://"))
     return None if ok else "must start with smtp:// or smtps://"
 
 
 def default_workers() -> int:
-    # One gthread worker per core: measured faster than 2 x cores (bench/ingest.py: 3.1-3.5k vs
+    # One worker per core: measured faster than 2 x cores (bench/ingest.py: 3.1-3.5k vs
     # 1.8-2.6k updates/s at 64 connections, p99 44-54 vs 72 ms) with a third less memory.
     return os.cpu_count() or 1
 
 
-S = Setting
-SETTINGS: tuple[Setting, ...] = (
-    # single bot (a TOML file named by CONFIG describes several)
-    S("bot_token", "str", "", "Bot API token (for getWebhookInfo, set-webhook, replies)", True),
-    S("secret_token", "str", "", "Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token", True),
-    S("insecure_no_secret", "bool", False, "Accept updates without a secret (loudly warned)"),
-    S("forward_url", "str", "", "Bot backend that receives each update; empty = store only"),
-    S("forward_secret_token", "str", "", "Secret header sent to the bot backend", True),
-    S("public_url", "str", "", "Public base URL Telegram calls (https://host[:port])"),
-    S("max_connections", "int", 40, "Webhook max_connections passed to setWebhook (1-100)"),
-    S("allowed_updates", "list", (), "Comma-separated update types for setWebhook; empty = all"),
-    S("config", "str", "", "TOML file with [bots.<name>] tables for several bots"),
+@dataclass(frozen=True)
+class BotConfig:
+    """One bot. Declared here: TGWEBHOOK_BOT_TOKEN etc. describe the single bot `default`; a
+    TOML file (TGWEBHOOK_CONFIG) describes several, one [bots.<name>] table each."""
+
+    name: str
+    token: Secret = setting(
+        "Bot API token (for getWebhookInfo, set-webhook, replies)", "", secret=True, env="bot_token"
+    )
+    secret_token: Secret = setting(
+        "Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token", "", secret=True
+    )
+    # Deployment-wide when set by variable; a bot that has it runs without a secret.
+    insecure_no_secret: bool = setting("Accept updates without a secret (loudly warned)", False)
+    forward_url: str = setting("Bot backend that receives each update; empty = store only", "")
+    forward_secret_token: Secret = setting("Secret header sent to the bot backend", "", secret=True)
+    public_url: str = setting("Public base URL Telegram calls (https://host[:port])", "")
+    max_connections: int = setting("Webhook max_connections passed to setWebhook (1-100)", 40)
+    allowed_updates: tuple[str, ...] = setting(
+        "Comma-separated update types for setWebhook; empty = all", ()
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The deployment's settings, parsed and checked (core.config.load_settings), and its bots."""
+
+    bots: Mapping[str, BotConfig]
+    config: str = setting("TOML file with [bots.<name>] tables for several bots", "")
     # receiver and storage
-    S("db", "str", "data/tgwebhook.db", "SQLite path (or a store URL)"),
-    S("listen", "str", "127.0.0.1:8080", "Address the web server binds", check=host_port),
-    S(
-        "workers",
-        "int",
-        default_workers,
-        "Web worker processes (default: one per core)",
-        check=at_least(1),
-    ),
-    S(
-        "threads",
-        "int",
-        8,
+    db: str = setting("SQLite path (or a store URL)", "data/tgwebhook.db")
+    listen: str = setting("Address the web server binds", "127.0.0.1:8080", check=host_port)
+    workers: int = setting(
+        "Web worker processes (default: one per core)", default_workers, check=at_least(1)
+    )
+    threads: int = setting(
         "Threads per web worker for the non-webhook paths (/health, /metrics)",
+        8,
         check=at_least(1),
-    ),
-    S(
-        "max_body_bytes",
-        "int",
-        1048576,
-        "Largest accepted update body (413 above)",
-        check=at_least(1024),
-    ),
-    S("ip_allowlist", "bool", False, "Accept webhook calls only from ALLOWED_NETWORKS"),
-    S(
-        "allowed_networks",
-        "list",
-        TELEGRAM_NETWORKS,
-        "Source networks when the allowlist is on",
-        check=networks,
-    ),
-    S("trusted_proxies", "list", (), "Proxies whose X-Forwarded-For is believed", check=networks),
-    S(
-        "dedup_retention_hours",
-        "float",
-        25.0,
-        "How long an update_id is remembered (>= 25)",
-        check=at_least(25),
-    ),
-    S(
-        "payload_retention_hours",
-        "float",
-        24.0,
-        "Raw body kept this long after delivery",
-        check=at_least(0),
-    ),
-    S(
-        "store_timeout_seconds",
-        "float",
-        5.0,
-        "Longest wait for the store before answering 503",
-        check=at_least(0.05),
-    ),
-    S("retry_after_seconds", "int", 5, "Retry-After sent with 503", check=at_least(1)),
-    S(
-        "sqlite_synchronous",
-        "str",
-        "NORMAL",
-        "SQLite synchronous pragma (NORMAL or FULL)",
-        check=one_of("NORMAL", "FULL"),
-    ),
-    S("log_level", "str", "INFO", "Log level", check=one_of("DEBUG", "INFO", "WARNING", "ERROR")),
+    )
+    max_body_bytes: int = setting(
+        "Largest accepted update body (413 above)", 1048576, check=at_least(1024)
+    )
+    ip_allowlist: bool = setting("Accept webhook calls only from ALLOWED_NETWORKS", False)
+    allowed_networks: tuple[str, ...] = setting(
+        "Source networks when the allowlist is on", TELEGRAM_NETWORKS, check=networks
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        "Proxies whose X-Forwarded-For is believed", (), check=networks
+    )
+    dedup_retention_hours: float = setting(
+        "How long an update_id is remembered (>= 25)", 25.0, check=at_least(25)
+    )
+    payload_retention_hours: float = setting(
+        "Raw body kept this long after delivery", 24.0, check=at_least(0)
+    )
+    store_timeout_seconds: float = setting(
+        "Longest wait for the store before answering 503", 5.0, check=at_least(0.05)
+    )
+    retry_after_seconds: int = setting("Retry-After sent with 503", 5, check=at_least(1))
+    sqlite_synchronous: str = setting(
+        "SQLite synchronous pragma (NORMAL or FULL)", "NORMAL", check=one_of("NORMAL", "FULL")
+    )
+    log_level: str = setting("Log level", "INFO", check=one_of("DEBUG", "INFO", "WARNING", "ERROR"))
     # Telegram side
-    S(
-        "api_base",
-        "str",
-        "https://api.telegram.org",
-        "Bot API base URL (simulator or local Bot API server)",
-    ),
-    S("poll_interval_seconds", "float", 15.0, "getWebhookInfo poll interval", check=at_least(1)),
-    S(
-        "http_timeout_seconds",
-        "float",
-        10.0,
-        "Timeout for Bot API and notifier calls",
-        check=at_least(0.1),
-    ),
+    api_base: str = setting(
+        "Bot API base URL (simulator or local Bot API server)", "https://api.telegram.org"
+    )
+    poll_interval_seconds: float = setting("getWebhookInfo poll interval", 15.0, check=at_least(1))
+    http_timeout_seconds: float = setting(
+        "Timeout for Bot API and notifier calls", 10.0, check=at_least(0.1)
+    )
     # alert channels (each on when set)
-    S("alert_webhook_url", "str", "", "Generic webhook (Slack-compatible JSON) for alerts"),
-    S("alert_telegram_chat_id", "str", "", "Chat id that receives alerts via Telegram"),
-    S("alert_telegram_token", "str", "", "Separate bot token for alerts (recommended)", True),
-    S("alertmanager_url", "str", "", "Alertmanager base URL (POST /api/v2/alerts)"),
-    S(
-        "smtp_url",
-        "str",
-        "",
+    alert_webhook_url: str = setting("Generic webhook (Slack-compatible JSON) for alerts", "")
+    alert_telegram_chat_id: str = setting("Chat id that receives alerts via Telegram", "")
+    alert_telegram_token: Secret = setting(
+        "Separate bot token for alerts (recommended)", "", secret=True
+    )
+    alertmanager_url: str = setting("Alertmanager base URL (POST /api/v2/alerts)", "")
+    smtp_url: Secret = setting(
         "smtp[s]://user:pass@host:port[?starttls=true] for email alerts",
-        True,
-        check=smtp_url,
-    ),
-    S("alert_email_to", "list", (), "Alert email recipients"),
-    S("alert_email_from", "str", "tgwebhook@localhost", "Alert email sender"),
-    S(
-        "alert_repeat_hours",
-        "float",
-        4.0,
-        "Repeat a firing alert's notification this often",
-        check=at_least(0),
-    ),
+        "",
+        secret=True,
+        check=smtp_scheme,
+    )
+    alert_email_to: tuple[str, ...] = setting("Alert email recipients", ())
+    alert_email_from: str = setting("Alert email sender", "tgwebhook@localhost")
+    alert_repeat_hours: float = setting(
+        "Repeat a firing alert's notification this often", 4.0, check=at_least(0)
+    )
     # rule thresholds
-    S(
-        "backlog_threshold",
-        "int",
-        100,
-        "pending_update_count that counts as a backlog",
-        check=at_least(1),
-    ),
-    S(
-        "backlog_polls",
-        "int",
-        2,
-        "Consecutive polls over the threshold before alerting",
-        check=at_least(1),
-    ),
-    S(
-        "backlog_rising_minutes",
-        "float",
-        10.0,
-        "Pending rising this long also alerts",
-        check=at_least(1),
-    ),
-    S(
-        "poll_failures_threshold",
-        "int",
-        3,
-        "Consecutive failed polls before poll_failing",
-        check=at_least(1),
-    ),
-    S(
-        "receiver_silent_minutes",
-        "float",
-        5.0,
-        "Telegram pending but nothing received this long",
-        check=at_least(1),
-    ),
-    S(
-        "queue_age_threshold_seconds",
-        "float",
-        300.0,
-        "Oldest undelivered update age that alerts",
-        check=at_least(1),
-    ),
-    S(
-        "cert_expiry_days",
-        "int",
-        14,
-        "Alert when the public certificate expires sooner",
-        check=at_least(1),
-    ),
+    backlog_threshold: int = setting(
+        "pending_update_count that counts as a backlog", 100, check=at_least(1)
+    )
+    backlog_polls: int = setting(
+        "Consecutive polls over the threshold before alerting", 2, check=at_least(1)
+    )
+    backlog_rising_minutes: float = setting(
+        "Pending rising this long also alerts", 10.0, check=at_least(1)
+    )
+    poll_failures_threshold: int = setting(
+        "Consecutive failed polls before poll_failing", 3, check=at_least(1)
+    )
+    receiver_silent_minutes: float = setting(
+        "Telegram pending but nothing received this long", 5.0, check=at_least(1)
+    )
+    queue_age_threshold_seconds: float = setting(
+        "Oldest undelivered update age that alerts", 300.0, check=at_least(1)
+    )
+    cert_expiry_days: int = setting(
+        "Alert when the public certificate expires sooner", 14, check=at_least(1)
+    )
     # forwarder
-    S("forward_concurrency", "int", 40, "Chats delivered concurrently", check=at_least(1)),
-    S(
-        "forward_timeout_seconds",
-        "float",
-        30.0,
-        "Timeout of one POST to the bot backend",
-        check=at_least(0.1),
-    ),
-    S(
-        "forward_max_attempts",
-        "int",
-        25,
+    forward_concurrency: int = setting("Chats delivered concurrently", 40, check=at_least(1))
+    forward_timeout_seconds: float = setting(
+        "Timeout of one POST to the bot backend", 30.0, check=at_least(0.1)
+    )
+    forward_max_attempts: int = setting(
         "Attempts before an update becomes a dead letter (not counting attempts while the bot "
         "fails in every chat)",
+        25,
         check=at_least(1),
-    ),
-    S(
-        "forward_max_age_hours",
-        "float",
-        24.0,
-        "Age after which an undelivered update is dead",
-        check=at_least(0.001),
-    ),
-    S(
-        "forward_backoff_cap_seconds",
-        "float",
-        300.0,
-        "Longest wait between attempts",
-        check=at_least(0.01),
-    ),
+    )
+    forward_max_age_hours: float = setting(
+        "Age after which an undelivered update is dead", 24.0, check=at_least(0.001)
+    )
+    forward_backoff_cap_seconds: float = setting(
+        "Longest wait between attempts", 300.0, check=at_least(0.01)
+    )
     # scaling out (several replicas on one PostgreSQL store; see docs/scaling.md)
-    S(
-        "leader_lease_seconds",
-        "float",
-        15.0,
+    leader_lease_seconds: float = setting(
         "Monitor leadership lease: one replica polls and alerts; another takes over after it",
+        15.0,
         check=at_least(1),
-    ),
+    )
+
+
+# The table's type column, from a field's annotation (a Secret is a str that hides itself).
+TYPE_NAMES = {
+    "str": "str",
+    "Secret": "str",
+    "int": "int",
+    "float": "float",
+    "bool": "bool",
+    "tuple[str, ...]": "list",
+}
+
+
+def declared(cls: type, per_bot: bool) -> tuple[Setting, ...]:
+    """The settings a dataclass declares, in field order (fields without metadata are not)."""
+    return tuple(row_of(f, per_bot) for f in fields(cls) if "help" in f.metadata)
+
+
+def row_of(declared_field: Field[Any], per_bot: bool) -> Setting:
+    meta = declared_field.metadata
+    default: Any = declared_field.default
+    if default is MISSING:
+        default = declared_field.default_factory
+    return Setting(
+        name=meta["env"] or declared_field.name,
+        type=TYPE_NAMES[str(declared_field.type)],
+        default=default.reveal() if isinstance(default, Secret) else default,
+        help=meta["help"],
+        secret=meta["secret"],
+        check=meta["check"],
+        attr=declared_field.name,
+        per_bot=per_bot,
+    )
+
+
+SETTINGS: tuple[Setting, ...] = declared(BotConfig, per_bot=True) + declared(
+    Settings, per_bot=False
 )

@@ -138,6 +138,7 @@ def describe(update: Any, schema: Schema | None = None) -> UpdateInfo:
         raise InvalidUpdate("update_id must be an integer in 0..2^31-1")
     present = [key for key in update if key != "update_id"]
     known = [key for key in present if key in schema.fields["Update"]]
+    deviations: tuple[str, ...]
     if len(known) != 1:
         kind = "unknown"
         deviations = (f"expected exactly one known update field, got {sorted(present)}",)

@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
 
 from core.metrics import ALERTS
-from core.storage import ALERT_FIRING, ALERT_OK, ALERT_RESOLVED, AlertState, AlertTransition
+from core.storage import AlertState, AlertStatus, AlertStore, AlertTransition
 from monitor.rules import Evaluation, Finding
 
 log = logging.getLogger(__name__)
-
-
-class State(StrEnum):
-    OK = ALERT_OK
-    FIRING = ALERT_FIRING
-    RESOLVED = ALERT_RESOLVED
 
 
 FIRE, REPEAT, RESOLVE = "fire", "repeat", "resolve"
@@ -31,37 +24,43 @@ def transition(
     current: AlertState, finding: Finding | None, now: float, repeat_seconds: float
 ) -> AlertTransition | None:
     """The transition `finding` (or its absence) causes from `current`, or None."""
-    state = State(current.state)
+    state = current.state
     if finding is None:
-        if state is not State.FIRING:
+        if state is not AlertStatus.FIRING:
             return None
-        return make(current, RESOLVE, State.RESOLVED, now, current.severity, current.summary)
-    if state is not State.FIRING:
-        return make(current, FIRE, State.FIRING, now, finding.severity, finding.summary, finding)
+        return make(current, RESOLVE, AlertStatus.RESOLVED, now, current.severity, current.summary)
+    if state is not AlertStatus.FIRING:
+        return make(
+            current, FIRE, AlertStatus.FIRING, now, finding.severity, finding.summary, finding
+        )
     if finding.severity != current.severity:  # escalation (or de-escalation) is news
-        return make(current, FIRE, State.FIRING, now, finding.severity, finding.summary, finding)
+        return make(
+            current, FIRE, AlertStatus.FIRING, now, finding.severity, finding.summary, finding
+        )
     due = current.notified_at is None or now - current.notified_at >= repeat_seconds
     if repeat_seconds > 0 and due:
-        return make(current, REPEAT, State.FIRING, now, finding.severity, finding.summary, finding)
+        return make(
+            current, REPEAT, AlertStatus.FIRING, now, finding.severity, finding.summary, finding
+        )
     return None
 
 
 def make(
     current: AlertState,
     kind: str,
-    new: State,
+    new: AlertStatus,
     now: float,
     severity: str,
     summary: str,
     finding: Finding | None = None,
 ) -> AlertTransition:
-    started = current.changed_at if current.state == State.FIRING else now
+    started = current.changed_at if current.state == AlertStatus.FIRING else now
     return AlertTransition(
         bot=current.bot,
         alert=current.alert,
         kind=kind,
         old_state=current.state,
-        new_state=new.value,
+        new_state=new,
         at=now,
         severity=severity,
         summary=summary,
@@ -92,7 +91,7 @@ def plan(
 
 
 def apply(
-    store,
+    store: AlertStore,
     bot: str,
     evaluation: Evaluation,
     now: float,

@@ -42,7 +42,7 @@ def inspect(
         except ssl.SSLError as exc:  # no TLS at all, or a handshake Telegram would fail too
             return CertificateCheck(bot, target.host, now, None, f"TLS handshake failed: {exc}")
     not_after = cert.get("notAfter")
-    expires = ssl.cert_time_to_seconds(not_after) if not_after else None
+    expires = ssl.cert_time_to_seconds(not_after) if isinstance(not_after, str) else None
     return CertificateCheck(bot, target.host, now, float(expires) if expires else None)
 
 

@@ -10,12 +10,11 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from core import metrics
 from core.collector import expected_webhook_url
 from core.config import Settings
-from core.storage import ALERT_FIRING
+from core.storage import ALERT_FIRING, MonitorStore
 from core.telegram import TelegramClient
 from monitor import alerts, certificate, outbox, poller, rules
 from monitor.notifiers import build_notifiers, channels_for
@@ -31,14 +30,16 @@ NOTIFICATION_RETENTION_SECONDS = 30 * 86400
 @dataclass(frozen=True)
 class MonitorContext:
     settings: Settings
-    store: Any
+    store: MonitorStore
     clients: Mapping[str, TelegramClient]  # bots with a token: these are polled
     notifiers: Mapping[str, Notifier]
     thresholds: rules.Thresholds
     policy: RetryPolicy = RetryPolicy()
 
     @classmethod
-    def build(cls, settings: Settings, store, policy: RetryPolicy | None = None) -> MonitorContext:
+    def build(
+        cls, settings: Settings, store: MonitorStore, policy: RetryPolicy | None = None
+    ) -> MonitorContext:
         timeout = settings.http_timeout_seconds
         clients = {
             name: TelegramClient(bot.token, settings.api_base, timeout)
@@ -55,7 +56,7 @@ class MonitorContext:
         )
 
     def public_url(self, bot: str) -> str:
-        return self.settings.bots[bot].public_url or self.settings.public_url
+        return self.settings.bots[bot].public_url
 
 
 def watch_bot(ctx: MonitorContext, bot: str) -> None:

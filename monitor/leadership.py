@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from core.identity import is_dead_here, process_identity
-from core.storage import StoreError
+from core.storage import LeaseStore, StoreError
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "monitor"
@@ -25,7 +25,7 @@ LEASE_NAME = "monitor"
 class Leadership:
     def __init__(
         self,
-        store,
+        store: LeaseStore,
         seconds: float,
         on_gain: Callable[[], None] = lambda: None,
         holder: str | None = None,

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 
 from core import metrics
-from core.storage import Notification
+from core.storage import AlertStore, Notification
 from monitor.notifiers.base import Notifier, NotifyError, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ LEASE_SECONDS = 120.0
 
 
 def deliver_due(
-    store,
+    store: AlertStore,
     notifiers: Mapping[str, Notifier],
     policy: RetryPolicy,
     now: float,
@@ -36,7 +36,7 @@ def deliver_due(
 
 
 def deliver_one(
-    store,
+    store: AlertStore,
     notifiers: Mapping[str, Notifier],
     policy: RetryPolicy,
     notification: Notification,
@@ -59,7 +59,7 @@ def deliver_one(
 
 
 def record_failure(
-    store, policy: RetryPolicy, notification: Notification, exc: NotifyError, now: float
+    store: AlertStore, policy: RetryPolicy, notification: Notification, exc: NotifyError, now: float
 ) -> bool:
     t = notification.transition
     delay = policy.delay(notification.attempts, exc)

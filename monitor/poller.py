@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from core import metrics
-from core.storage import Observation
+from core.storage import Observation, ObservationStore
 from core.telegram import TelegramClient, TelegramError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def observation_from_info(bot: str, now: float, info: dict[str, Any]) -> Observa
     )
 
 
-def poll(client: TelegramClient, store, bot: str, now: float) -> Observation:
+def poll(client: TelegramClient, store: ObservationStore, bot: str, now: float) -> Observation:
     """One getWebhookInfo call, stored either way; a failure is counted, not raised."""
     try:
         observation = observation_from_info(bot, now, client.get_webhook_info())

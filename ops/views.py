@@ -12,10 +12,10 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from core import health, metrics
 from core.collector import StoreCollector
 from core.config import Settings
-from core.storage import StoreError
+from core.storage import StatusStore, StoreError
 
 
-def make_blueprint(store, settings: Settings) -> Blueprint:
+def make_blueprint(store: StatusStore, settings: Settings) -> Blueprint:
     blueprint = Blueprint("health", __name__)
     collector = StoreCollector(store, settings)
     limits = health.Limits(

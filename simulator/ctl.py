@@ -32,12 +32,22 @@ def inject(admin: AdminClient, args: argparse.Namespace) -> Any:
     return admin.inject(args.token, *[dict(spec) for _ in range(args.count)])
 
 
+def revoke(admin: AdminClient, args: argparse.Namespace) -> Any:
+    admin.revoke(args.token)
+    return {"revoked": args.token}
+
+
+def unrevoke(admin: AdminClient, args: argparse.Namespace) -> Any:
+    admin.unrevoke(args.token)
+    return {"unrevoked": args.token}
+
+
 ACTIONS: dict[str, Action] = {
     "fault": add_fault,
     "faults": lambda admin, args: admin.faults(),
     "clear-faults": lambda admin, args: admin.clear_faults(args.token),
-    "revoke": lambda admin, args: admin.revoke(args.token) or {"revoked": args.token},
-    "unrevoke": lambda admin, args: admin.unrevoke(args.token) or {"unrevoked": args.token},
+    "revoke": revoke,
+    "unrevoke": unrevoke,
     "inject": inject,
     "traffic": lambda admin, args: admin.start_traffic(
         args.token, args.rate, args.chats, args.duplicates

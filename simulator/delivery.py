@@ -13,7 +13,7 @@ import itertools
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -28,7 +28,7 @@ STOP_GRACE = 2.0
 # Telegram closes a webhook that has answered 410 Gone for this long.
 GONE_TIMEOUT = 23 * 3600
 
-ReplyHandler = Callable[[dict[str, Any]], Awaitable[None]]
+ReplyHandler = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 class Delivery:

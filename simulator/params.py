@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 MAX_BODY = 50 * 1024 * 1024
 
@@ -109,7 +109,7 @@ def _read_json(raw: bytes, params: Params) -> None:
 async def _read_multipart(request: web.Request, params: Params) -> None:
     reader = await request.multipart()
     async for part in reader:
-        if part.name is None or not hasattr(part, "read"):
+        if not isinstance(part, BodyPartReader) or part.name is None:
             continue
         data = await part.read(decode=True)
         if part.filename:

@@ -39,7 +39,7 @@ class UpdateFactory:
         if chat_id not in self.chats:
             if chat_id > 0:
                 person = self.user(chat_id)
-                chat = {
+                chat: dict[str, Any] = {
                     k: person[k]
                     for k in ("id", "first_name", "last_name", "username")
                     if k in person

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
 
 from core.storage.model import (
     DEAD,
@@ -14,6 +17,7 @@ from core.storage.model import (
     QueueStats,
     StoreError,
 )
+from core.storage.writer import GroupWriter
 
 HEARTBEAT = (
     "INSERT INTO heartbeats (name, at) VALUES ('readyz', ?)"
@@ -40,6 +44,11 @@ class IngestVerbs:
     The backend's group-commit writer runs its INSERT ... ON CONFLICT (bot, update_id) DO
     NOTHING with these parameters (in this column order) and answers 1 for a new row.
     """
+
+    # Supplied by the backend this is mixed into.
+    read: Callable[..., list[Any]]
+    write: Callable[[], AbstractContextManager[Any]]
+    _writer: GroupWriter
 
     def record_update(self, update: IncomingUpdate, forward: bool) -> bool:
         """Persist a new update; False when (bot, update_id) is already retained."""

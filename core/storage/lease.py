@@ -7,6 +7,10 @@ clocks, so replicas need NTP-synchronised clocks (skew well under a lease period
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
 TAKE = (
     "INSERT INTO leader_lease (name, holder, expires_at) VALUES (?, ?, ?)"
     " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
@@ -18,6 +22,10 @@ TAKE = (
 
 class LeaseVerbs:
     """Mixed into SqliteStore and PostgresStore; uses their `read` and `write`."""
+
+    # Supplied by the backend this is mixed into.
+    read: Callable[..., list[Any]]
+    write: Callable[[], AbstractContextManager[Any]]
 
     def take_lease(
         self, name: str, holder: str, now: float, seconds: float, replacing: str | None = None

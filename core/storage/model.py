@@ -1,9 +1,14 @@
-"""The values that cross the storage seam, its error, and the states of its rows."""
+"""The values that cross the storage seam, its error, and the states of its rows.
+
+States are `StrEnum`s: a member is its stored string (`UpdateState.PENDING == "pending"`), so
+the columns hold the same text as ever; values read back are turned into members on the way in.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 
@@ -31,12 +36,21 @@ class QueueStats:
     last_received_at: float | None
 
 
-# Delivery states of an update row.
-PENDING = "pending"  # waiting for the forwarder
-DELIVERING = "delivering"  # claimed by a forwarder, POST in flight
-DELIVERED = "delivered"
-DEAD = "dead"  # delivery budget exhausted; see `python app.py dlq`
-STORED = "stored"  # no forward URL configured: kept for dedup and inspection only
+class UpdateState(StrEnum):
+    """Delivery state of an update row."""
+
+    PENDING = "pending"  # waiting for the forwarder
+    DELIVERING = "delivering"  # claimed by a forwarder, POST in flight
+    DELIVERED = "delivered"
+    DEAD = "dead"  # delivery budget exhausted; see `python app.py dlq`
+    STORED = "stored"  # no forward URL configured: kept for dedup and inspection only
+
+
+PENDING = UpdateState.PENDING
+DELIVERING = UpdateState.DELIVERING
+DELIVERED = UpdateState.DELIVERED
+DEAD = UpdateState.DEAD
+STORED = UpdateState.STORED
 
 
 @dataclass(frozen=True)
@@ -58,10 +72,27 @@ class Observation:
     ip_address: str = ""
 
 
-# Alert states of one (bot, alert) pair; monitor/alerts.py wraps them in an enum.
-ALERT_OK = "ok"  # never fired
-ALERT_FIRING = "firing"
-ALERT_RESOLVED = "resolved"  # fired, then cleared
+class AlertStatus(StrEnum):
+    """Where one (bot, alert) pair stands; monitor/alerts.py moves it."""
+
+    OK = "ok"  # never fired
+    FIRING = "firing"
+    RESOLVED = "resolved"  # fired, then cleared
+
+
+ALERT_OK = AlertStatus.OK
+ALERT_FIRING = AlertStatus.FIRING
+ALERT_RESOLVED = AlertStatus.RESOLVED
+
+
+class NotificationState(StrEnum):
+    """An outbox row (one per transition and channel): waiting (maybe for a retry), claimed
+    by a sender, done."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -70,12 +101,16 @@ class AlertState:
 
     bot: str
     alert: str
-    state: str = ALERT_OK
+    state: AlertStatus = AlertStatus.OK
     severity: str = ""
     summary: str = ""
     changed_at: float | None = None
     notified_at: float | None = None  # last fire, repeat or resolve
     version: int = 0
+
+    def __post_init__(self) -> None:
+        # Rows come back as plain strings; the field holds a member either way.
+        object.__setattr__(self, "state", AlertStatus(self.state))
 
 
 @dataclass(frozen=True)
@@ -85,14 +120,18 @@ class AlertTransition:
     bot: str
     alert: str
     kind: str  # "fire", "repeat" or "resolve"
-    old_state: str
-    new_state: str
+    old_state: AlertStatus
+    new_state: AlertStatus
     at: float
     severity: str
     summary: str
     details: Mapping[str, Any] = field(default_factory=dict)
     started_at: float | None = None  # when the alert began firing
     id: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "old_state", AlertStatus(self.old_state))
+        object.__setattr__(self, "new_state", AlertStatus(self.new_state))
 
 
 @dataclass(frozen=True)
@@ -127,13 +166,16 @@ class QueuedUpdate:
     type: str
     chat_key: str
     received_at: float
-    state: str
+    state: UpdateState
     attempts: int  # finished attempts so far
     next_attempt_at: float | None
     delivered_at: float | None
     last_error: str | None
     budget_from: float  # the age budget counts from here (received, or replayed)
     body: bytes | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", UpdateState(self.state))
 
 
 @dataclass(frozen=True)

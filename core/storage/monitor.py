@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import astuple, fields
+from typing import Any
 
 from core.storage.model import (
-    ALERT_OK,
     AlertState,
+    AlertStatus,
     AlertTransition,
     CertificateCheck,
     Notification,
+    NotificationState,
     Observation,
 )
 
@@ -21,8 +23,8 @@ OBSERVATION_COLUMNS = tuple(f.name for f in fields(Observation))
 STATE_COLUMNS = tuple(f.name for f in fields(AlertState))
 TRANSITION_FIELDS = tuple(f.name for f in fields(AlertTransition))
 TRANSITION_COLUMNS = ", ".join(f"t.{name}" for name in TRANSITION_FIELDS)
-# Outbox row states: waiting (maybe for a retry), claimed by a sender, done.
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+DUE = "(state = ? AND next_attempt_at <= ?) OR (state = ? AND claimed_until < ?)"
+CLAIMED = "id = ? AND lease = ? AND state = ?"
 
 
 def observation_from_row(row) -> Observation:
@@ -31,6 +33,16 @@ def observation_from_row(row) -> Observation:
     if values["allowed_updates"] is not None:
         values["allowed_updates"] = tuple(json.loads(values["allowed_updates"]))
     return Observation(**values)
+
+
+def due(now: float) -> tuple:
+    """Parameters of DUE: rows waiting for their time, and rows whose sender died mid-lease."""
+    return (NotificationState.PENDING, now, NotificationState.SENDING, now)
+
+
+def claimed(notification: Notification) -> tuple:
+    """Parameters of CLAIMED: the row is still this sender's."""
+    return (notification.id, notification.lease, NotificationState.SENDING)
 
 
 def transition_from_row(row) -> AlertTransition:
@@ -46,9 +58,14 @@ class MonitorVerbs:
     them); `lock_rows` is where the backends differ (row locks exist only in PostgreSQL).
     """
 
+    # Supplied by the backend this is mixed into.
+    read: Callable[..., list[Any]]
+    write: Callable[[], AbstractContextManager[Any]]
+    lock_rows: str
+
     def save_observation(self, observation: Observation) -> None:
         # Integers, not booleans: PostgreSQL will not put a boolean into an integer column.
-        values = [int(v) if isinstance(v, bool) else v for v in astuple(observation)]
+        values: list[Any] = [int(v) if isinstance(v, bool) else v for v in astuple(observation)]
         index = OBSERVATION_COLUMNS.index("allowed_updates")
         if values[index] is not None:
             values[index] = json.dumps(list(values[index]))
@@ -105,7 +122,7 @@ class MonitorVerbs:
         with self.write() as conn:
             conn.execute(
                 "INSERT INTO alert_states (bot, alert, state) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (transition.bot, transition.alert, ALERT_OK),
+                (transition.bot, transition.alert, AlertStatus.OK),
             )
             if not self._move_state(conn, transition, expected_version):
                 return None
@@ -129,11 +146,14 @@ class MonitorVerbs:
             conn.executemany(
                 "INSERT INTO notifications (transition_id, channel, state, next_attempt_at,"
                 " created_at) VALUES (?, ?, ?, ?, ?)",
-                [(transition_id, ch, PENDING, transition.at, transition.at) for ch in channels],
+                [
+                    (transition_id, ch, NotificationState.PENDING, transition.at, transition.at)
+                    for ch in channels
+                ],
             )
             return transition_id
 
-    def _move_state(self, conn: sqlite3.Connection, t: AlertTransition, version: int) -> bool:
+    def _move_state(self, conn: Any, t: AlertTransition, version: int) -> bool:
         changed = t.new_state != t.old_state
         return (
             conn.execute(
@@ -185,13 +205,7 @@ class MonitorVerbs:
     # -- notification outbox -----------------------------------------------------------
     def has_due_notifications(self, now: float) -> bool:
         """A cheap read, so the delivery job takes the write lock only when there is work."""
-        return bool(
-            self.read(
-                "SELECT 1 FROM notifications WHERE (state = ? AND next_attempt_at <= ?)"
-                " OR (state = ? AND claimed_until < ?) LIMIT 1",
-                (PENDING, now, SENDING, now),
-            )
-        )
+        return bool(self.read(f"SELECT 1 FROM notifications WHERE {DUE} LIMIT 1", due(now)))
 
     def claim_notifications(
         self, now: float, lease_seconds: float, limit: int = 20
@@ -201,10 +215,9 @@ class MonitorVerbs:
         with self.write() as conn:
             ids = conn.execute(
                 "UPDATE notifications SET state = ?, lease = ?, claimed_until = ?,"
-                " attempts = attempts + 1 WHERE id IN (SELECT id FROM notifications"
-                " WHERE (state = ? AND next_attempt_at <= ?) OR (state = ? AND claimed_until < ?)"
+                f" attempts = attempts + 1 WHERE id IN (SELECT id FROM notifications WHERE {DUE}"
                 f" ORDER BY id LIMIT ?{self.lock_rows}) RETURNING id",
-                (SENDING, lease, now + lease_seconds, PENDING, now, SENDING, now, limit),
+                (NotificationState.SENDING, lease, now + lease_seconds, *due(now), limit),
             ).fetchall()
         if not ids:
             return []
@@ -229,14 +242,12 @@ class MonitorVerbs:
             return (
                 conn.execute(
                     "UPDATE notifications SET state = ?, sent_at = ?, last_error = ?,"
-                    " claimed_until = NULL WHERE id = ? AND lease = ? AND state = ?",
+                    f" claimed_until = NULL WHERE {CLAIMED}",
                     (
-                        SENT if sent else FAILED,
+                        NotificationState.SENT if sent else NotificationState.FAILED,
                         now if sent else None,
                         error[:500],
-                        notification.id,
-                        notification.lease,
-                        SENDING,
+                        *claimed(notification),
                     ),
                 ).rowcount
                 == 1
@@ -247,8 +258,8 @@ class MonitorVerbs:
             return (
                 conn.execute(
                     "UPDATE notifications SET state = ?, next_attempt_at = ?, last_error = ?,"
-                    " claimed_until = NULL WHERE id = ? AND lease = ? AND state = ?",
-                    (PENDING, at, error[:500], notification.id, notification.lease, SENDING),
+                    f" claimed_until = NULL WHERE {CLAIMED}",
+                    (NotificationState.PENDING, at, error[:500], *claimed(notification)),
                 ).rowcount
                 == 1
             )
@@ -258,7 +269,7 @@ class MonitorVerbs:
         with self.write() as conn:
             return conn.execute(
                 "DELETE FROM notifications WHERE state IN (?, ?) AND created_at < ?",
-                (SENT, FAILED, before),
+                (NotificationState.SENT, NotificationState.FAILED, before),
             ).rowcount
 
     # -- certificates ------------------------------------------------------------------

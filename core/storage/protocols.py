@@ -7,8 +7,7 @@ store?" is answered here and checked by the type checker.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from core.storage.model import (
@@ -22,8 +21,6 @@ from core.storage.model import (
     QueuedUpdate,
     QueueStats,
 )
-from core.storage.queue import Outcome, Recorded
-from core.storage.wakeup import Listener
 
 
 class BaseStore(Protocol):
@@ -67,19 +64,9 @@ class QueueStore(BaseStore, Protocol):
 
     def record_dead(self, row_id: int, owner: str, error: str) -> bool: ...
 
-    def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[Recorded]: ...
-
-    def submit_outcome(self, outcome: Outcome) -> Future: ...
-
-    def next_due(self, bot: str, now: float) -> float | None: ...
-
     def lease_holders(self, now: float) -> list[str]: ...
 
     def expire_leases(self, owner: str) -> int: ...
-
-    def announce_work(self) -> None: ...
-
-    def listen_for_work(self, wake: Callable[[], None]) -> Listener: ...
 
     def queued_update(self, row_id: int) -> QueuedUpdate | None: ...
 
@@ -154,7 +141,31 @@ class LeaseStore(BaseStore, Protocol):
     def lease_holder(self, name: str, now: float) -> str | None: ...
 
 
-class Store(IngestStore, QueueStore, ObservationStore, AlertStore, LeaseStore, Protocol):
+class MonitorStore(ObservationStore, AlertStore, Protocol):
+    """The monitor's jobs: polls, alerts, and the queue figures and pruning they also do."""
+
+    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]: ...
+
+    def prune(
+        self, now: float, dedup_retention: float, payload_retention: float
+    ) -> tuple[int, int]: ...
+
+
+class StatusStore(BaseStore, Protocol):
+    """The ops endpoints and the scrape-time collector: figures to show, nothing to change."""
+
+    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]: ...
+
+    def latest_observation(self, bot: str) -> Observation | None: ...
+
+    def last_successful_poll(self, bot: str) -> float | None: ...
+
+    def alert_states(self, bot: str | None = None) -> list[AlertState]: ...
+
+    def certificate_checks(self) -> list[CertificateCheck]: ...
+
+
+class Store(IngestStore, QueueStore, MonitorStore, StatusStore, LeaseStore, Protocol):
     """All of it: what `open_store` returns, for wiring and the commands that span roles."""
 
     def migrate(self) -> None: ...

@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from core.config import Settings
+from core.config import NoGeneratedSecret, Settings
 from core.delivery_errors import ADVICE, classify
 from core.storage import ALERT_FIRING, StoreError, open_store
 from core.telegram import TelegramError
@@ -92,7 +92,7 @@ def show_info(out: Console, d: dict[str, Any]) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    settings, _ = setup_or_exit()
+    settings = setup_or_exit()
     out, results, code = Console(), [], 0
     for bot in selected_bots(settings, args.bot):
         try:
@@ -114,19 +114,20 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 # -- set-webhook / delete-webhook -----------------------------------------------------------
-def set_one(settings: Settings, bot: str, generate: bool, drop: bool) -> dict[str, Any]:
+def set_one(settings: Settings, bot: str, drop: bool) -> dict[str, Any]:
     config = settings.bots[bot]
     url = webhook.webhook_url(settings, bot)
     if not url:
         raise TelegramError("no public URL: set TGWEBHOOK_PUBLIC_URL (https://host[:port])")
-    secret, result = config.secret_token, {"bot": bot, "url": url}
-    if not secret and generate:
-        path = webhook.secret_path(settings, bot)
-        secret, created = webhook.secret_from_file(path)
+    secret = config.secret_token
+    result: dict[str, Any] = {"bot": bot, "url": url}
+    if webhook.needs_generated_secret(config):
+        generated = webhook.generate_secret(settings, bot)
+        secret = generated.secret
         result |= {
-            "secret_token_file": str(path),
-            "secret_created": created,
-            "next_step": webhook.how_to_configure(path),
+            "secret_token_file": str(generated.path),
+            "secret_created": generated.created,
+            "next_step": webhook.how_to_configure(generated),
         }
     client = client_for(settings, bot)
     client.set_webhook(
@@ -141,12 +142,12 @@ def set_one(settings: Settings, bot: str, generate: bool, drop: bool) -> dict[st
 
 
 def run_set_webhook(args: argparse.Namespace) -> int:
-    settings, generate = setup_or_exit()
+    settings = setup_or_exit()
     out, code = Console(), 0
     for bot in selected_bots(settings, args.bot):
         try:
-            result = set_one(settings, bot, generate, args.drop_pending_updates)
-        except (TelegramError, OSError, webhook.SetupError) as exc:
+            result = set_one(settings, bot, args.drop_pending_updates)
+        except (TelegramError, OSError, NoGeneratedSecret) as exc:
             result, code = {"bot": bot, "error": str(exc)}, 1
         if args.json:
             out.json(result)
@@ -169,7 +170,7 @@ def show_set(out: Console, result: dict[str, Any]) -> None:
 
 
 def run_delete_webhook(args: argparse.Namespace) -> int:
-    settings, _ = setup_or_exit()
+    settings = setup_or_exit()
     out, code = Console(), 0
     for bot in selected_bots(settings, args.bot):
         try:
@@ -187,13 +188,13 @@ def run_delete_webhook(args: argparse.Namespace) -> int:
 
 # -- alerts -------------------------------------------------------------------------------
 def run_alerts(args: argparse.Namespace) -> int:
-    settings, _ = setup_or_exit()
+    settings = setup_or_exit()
     bot = selected_bots(settings, args.bot)[0] if args.bot else None
     try:
         store = open_store(settings.db, timeout=settings.store_timeout_seconds)
         firing = [s for s in store.alert_states(bot) if s.state == ALERT_FIRING]
         history = store.alert_history(bot, args.limit)
-        sends = store.notification_states([t.id for t in history])
+        sends = store.notification_states([t.id for t in history if t.id is not None])
     except StoreError as exc:
         print(f"tgwebhook: {exc}", file=sys.stderr)
         return 2
@@ -204,7 +205,7 @@ def run_alerts(args: argparse.Namespace) -> int:
             | {
                 "notifications": [
                     dict(zip(("channel", "state", "attempts", "last_error"), n, strict=True))
-                    for n in sends[t.id]
+                    for n in sends.get(t.id or 0, [])
                 ]
             }
             for t in history
@@ -218,7 +219,9 @@ def run_alerts(args: argparse.Namespace) -> int:
     out.line(out.paint(f"\nHistory (newest first, {len(history)} shown)", "bold"))
     for t in history:
         word = "resolved" if t.kind == "resolve" else t.kind if t.kind == "repeat" else "firing"
-        channels = " ".join(f"{ch}:{state}" for ch, state, *_ in sends[t.id]) or "no channels"
+        channels = (
+            " ".join(f"{ch}:{state}" for ch, state, *_ in sends.get(t.id or 0, [])) or "no channels"
+        )
         out.line(f"  {when(t.at)}  {out.status(word, 8)} {t.bot}/{t.alert} [{t.severity}]")
         out.line(f"      {t.summary}  {out.paint(channels, 'dim')}")
     return 0

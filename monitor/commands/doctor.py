@@ -61,7 +61,7 @@ def register(commands: argparse._SubParsersAction, add_common) -> None:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    settings, _ = setup_or_exit()
+    settings = setup_or_exit()
     options = Options(
         args.allow_private, args.any_port, args.ca_file, settings.http_timeout_seconds
     )
@@ -86,7 +86,7 @@ def show(out: Console, bot: str, checks: list[Check]) -> None:
 
 
 def diagnose(settings: Settings, bot: str, options: Options) -> list[Check]:
-    public = settings.bots[bot].public_url or settings.public_url
+    public = settings.bots[bot].public_url
     checks = [check_public_url(public)]
     if checks[0].status == "pass":
         checks += network_checks(public, options, settings.cert_expiry_days)
@@ -137,7 +137,7 @@ def check_port(public: str, any_port: bool) -> Check:
 def check_dns(public: str, allow_private: bool) -> Check:
     name, host = "DNS resolves to a public IPv4", certificate.endpoint(public).host
     try:
-        found = {info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET)}
+        found = {str(info[4][0]) for info in socket.getaddrinfo(host, None, socket.AF_INET)}
     except socket.gaierror as exc:
         return Check(name, "fail", f"{host}: {exc.strerror}", "add an A record for the host")
     private = sorted(a for a in found if not ipaddress.ip_address(a).is_global)

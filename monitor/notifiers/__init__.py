@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from core.config import Settings
 from core.telegram import TelegramClient
@@ -52,7 +53,7 @@ def build_notifiers(settings: Settings) -> dict[str, Notifier]:
     return found
 
 
-def channels_for(notifiers: dict[str, Notifier], bot: str) -> tuple[str, ...]:
+def channels_for(notifiers: Mapping[str, Notifier], bot: str) -> tuple[str, ...]:
     """Channels a transition of `bot` is queued for (Telegram needs a token to send with)."""
     channels = []
     for name, notifier in notifiers.items():

@@ -78,6 +78,9 @@ def free_port() -> int:
 
 
 class Demo:
+    token: str
+    bot: DemoBot
+
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         if not args.port:  # --port 0: any free port, as servers usually read it
             args.port = free_port()
@@ -132,7 +135,7 @@ class Demo:
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.serve.poll() is not None:
+            if self.serve is None or self.serve.poll() is not None:
                 raise RuntimeError(f"the appliance exited; see {self.workdir / 'serve.log'}")
             try:
                 if requests.get(self.public_url + "/readyz", timeout=1).ok:
@@ -201,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
 def play(demo: Demo, scenario: Scenario | None, args: argparse.Namespace) -> int:
     started = time.monotonic()
     summary = Summary(sys.stdout.isatty())
-    incident = {"on": None, "off": None}
+    incident: dict[str, float | None] = {"on": None, "off": None}
     while args.duration is None or time.monotonic() - started < args.duration:
         elapsed = time.monotonic() - started
         if scenario and incident["on"] is None and elapsed >= args.incident_after:

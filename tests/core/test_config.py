@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import stat
+
 import pytest
 
-from core.config import ConfigError, Secret, load_settings
+from core.config import (
+    ConfigError,
+    NoGeneratedSecret,
+    Secret,
+    ensure_generated_secret,
+    load_settings,
+)
 from core.settings_table import SETTINGS
 
 SECRET_ENV = {"TGWEBHOOK_SECRET_TOKEN": "s3cret"}
@@ -16,7 +24,8 @@ def test_defaults_match_the_declaration():
         if setting.name == "secret_token":
             continue
         default = setting.default() if callable(setting.default) else setting.default
-        value = getattr(settings, setting.name)
+        owner = settings.bots["default"] if setting.per_bot else settings
+        value = getattr(owner, setting.attr)
         assert (value.reveal() if isinstance(value, Secret) else value) == default, setting.name
 
 
@@ -112,3 +121,50 @@ def test_bad_toml_is_reported_clearly(tmp_path, content, message):
     config.write_text(content)
     with pytest.raises(ConfigError, match=message):
         load_settings({"TGWEBHOOK_CONFIG": str(config)})
+
+
+def test_per_bot_settings_live_on_the_bot_only():
+    settings = load_settings({**SECRET_ENV, "TGWEBHOOK_FORWARD_URL": "http://bot:8000/"})
+    assert settings.bots["default"].forward_url == "http://bot:8000/"
+    for setting in SETTINGS:
+        assert hasattr(settings, setting.attr) != setting.per_bot, setting.name
+
+
+def test_toml_bots_share_the_public_base_url_and_insecure_mode(tmp_path):
+    config = tmp_path / "bots.toml"
+    config.write_text('[bots.a]\n[bots.b]\npublic_url = "https://b.example"\n')
+    env = {
+        "TGWEBHOOK_CONFIG": str(config),
+        "TGWEBHOOK_PUBLIC_URL": "https://all.example",
+        "TGWEBHOOK_INSECURE_NO_SECRET": "true",
+    }
+    bots = load_settings(env).bots
+    assert (bots["a"].public_url, bots["b"].public_url) == (
+        "https://all.example",
+        "https://b.example",
+    )
+    assert bots["a"].insecure_no_secret and bots["b"].insecure_no_secret
+
+
+def test_settings_without_a_secret_load_for_setup_only():
+    settings = load_settings({}, require_secrets=False)
+    assert not settings.bots["default"].secret_token
+    with pytest.raises(ConfigError, match="WORKERS"):
+        load_settings({"TGWEBHOOK_WORKERS": "0"}, require_secrets=False)
+
+
+def test_a_generated_secret_is_private_reused_and_read_at_start(tmp_path):
+    db = str(tmp_path / "data" / "tg.db")
+    first = ensure_generated_secret(db, "default")
+    assert first.created and first.path == tmp_path / "data" / "secret_token.default"
+    assert stat.S_IMODE(first.path.stat().st_mode) == 0o600
+    again = ensure_generated_secret(db, "default")
+    assert not again.created and again.secret == first.secret
+    assert load_settings({"TGWEBHOOK_DB": db}).bots["default"].secret_token == first.secret
+
+
+def test_no_secret_is_generated_for_a_shared_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NoGeneratedSecret, match="every replica needs the same one"):
+        ensure_generated_secret("postgresql://tg:hunter2@db/tg", "default")
+    assert list(tmp_path.iterdir()) == []

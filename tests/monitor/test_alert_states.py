@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.storage import AlertState
+from core.storage import AlertState, AlertStatus
 from monitor import alerts
-from monitor.alerts import State
 from monitor.rules import CRITICAL, WARNING, Evaluation, Finding
 
 NOW = 1_700_000_000.0
@@ -14,7 +13,9 @@ HOURS = 3600.0
 FINDING = Finding("default", "backlog", WARNING, "Telegram holds 150 undelivered updates")
 
 
-def state(name: State, notified_hours_ago: float = 0.0, severity: str = WARNING) -> AlertState:
+def state(
+    name: AlertStatus, notified_hours_ago: float = 0.0, severity: str = WARNING
+) -> AlertState:
     return AlertState(
         "default",
         "backlog",
@@ -31,14 +32,20 @@ def state(name: State, notified_hours_ago: float = 0.0, severity: str = WARNING)
     "current, finding, repeat_hours, kind, new_state",
     [
         (AlertState("default", "backlog"), None, 4, None, None),
-        (AlertState("default", "backlog"), FINDING, 4, "fire", State.FIRING),
-        (state(State.FIRING, notified_hours_ago=1), FINDING, 4, None, None),
-        (state(State.FIRING, notified_hours_ago=4), FINDING, 4, "repeat", State.FIRING),
-        (state(State.FIRING, notified_hours_ago=9), FINDING, 0, None, None),  # repeats off
-        (state(State.FIRING, severity=CRITICAL), FINDING, 4, "fire", State.FIRING),  # de-escalated
-        (state(State.FIRING), None, 4, "resolve", State.RESOLVED),
-        (state(State.RESOLVED), None, 4, None, None),
-        (state(State.RESOLVED), FINDING, 4, "fire", State.FIRING),
+        (AlertState("default", "backlog"), FINDING, 4, "fire", AlertStatus.FIRING),
+        (state(AlertStatus.FIRING, notified_hours_ago=1), FINDING, 4, None, None),
+        (state(AlertStatus.FIRING, notified_hours_ago=4), FINDING, 4, "repeat", AlertStatus.FIRING),
+        (state(AlertStatus.FIRING, notified_hours_ago=9), FINDING, 0, None, None),  # repeats off
+        (
+            state(AlertStatus.FIRING, severity=CRITICAL),
+            FINDING,
+            4,
+            "fire",
+            AlertStatus.FIRING,
+        ),  # de-escalated
+        (state(AlertStatus.FIRING), None, 4, "resolve", AlertStatus.RESOLVED),
+        (state(AlertStatus.RESOLVED), None, 4, None, None),
+        (state(AlertStatus.RESOLVED), FINDING, 4, "fire", AlertStatus.FIRING),
     ],
 )
 def test_transition_table(current, finding, repeat_hours, kind, new_state):
@@ -48,7 +55,7 @@ def test_transition_table(current, finding, repeat_hours, kind, new_state):
 
 
 def test_resolve_keeps_the_severity_and_start_of_what_fired():
-    change = alerts.transition(state(State.FIRING, severity=CRITICAL), None, NOW, 0)
+    change = alerts.transition(state(AlertStatus.FIRING, severity=CRITICAL), None, NOW, 0)
     assert change.severity == CRITICAL
     assert change.started_at == NOW - 5 * HOURS
     assert change.old_state == "firing"
