@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import stat
 
 import pytest
 
+import app
 from core.config import (
     ConfigError,
     NoGeneratedSecret,
@@ -168,3 +170,17 @@ def test_no_secret_is_generated_for_a_shared_store(tmp_path, monkeypatch):
     with pytest.raises(NoGeneratedSecret, match="every replica needs the same one"):
         ensure_generated_secret("postgresql://tg:hunter2@db/tg", "default")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_config_shows_every_setting_with_secrets_hidden(monkeypatch, capsys, tmp_path):
+    token = "123:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    env = {"DB": str(tmp_path / "t.db"), "BOT_TOKEN": token, "SECRET_TOKEN": "s3cret"}
+    for name, value in env.items():
+        monkeypatch.setenv("TGWEBHOOK_" + name, value)
+    assert app.main(["check-config", "--json"]) == 0
+    out = capsys.readouterr().out
+    shown = json.loads(out)
+    bot = shown.pop("bots")["default"]
+    assert set(shown) | set(bot) == {s.name for s in SETTINGS}
+    assert bot["secret_token"] == "Secret('***')" and shown["db"] == env["DB"]
+    assert token not in out and "s3cret" not in out
