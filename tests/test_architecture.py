@@ -46,11 +46,13 @@ SQL_EXCEPTIONS = {
 
 OUTBOUND_MODULES = ("requests", "httpx", "urllib3", "urllib.request", "http.client", "smtplib")
 OUTBOUND_NAMES = frozenset(
-    {"aiohttp.ClientSession", "aiohttp.TCPConnector", "aiohttp.request", "socket.create_connection"}
+    {"aiohttp.ClientSession", "aiohttp.TCPConnector", "aiohttp.request", "asyncio.open_connection"}
 )
+# Raw connections, whatever they are called on (socket, asyncio, an event loop).
+OUTBOUND_METHODS = frozenset({"create_connection", "open_connection"})
 OUTBOUND_SEAMS = {
     "core/telegram.py": "the Bot API client",
-    "forwarder/transport.py": "POSTs stored updates to the bot's backend",
+    "forwarder/connection.py": "keep-alive connections to the bot's backend (transport.py's pool)",
     "monitor/notifiers/": "alert channels: Telegram, webhook, Alertmanager, email",
     "monitor/certificate.py": "reads the public URL's TLS certificate",
     "monitor/commands/doctor.py": "probes the public URL from outside",
@@ -169,13 +171,15 @@ def outbound_uses(tree: ast.AST) -> Iterator[tuple[int, str]]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            names = [f"{node.value.id}.{node.attr}"]
+        elif isinstance(node, ast.Attribute):
+            names = [f"{getattr(node.value, 'id', '')}.{node.attr}"]
         else:
             continue
         for name in names:
-            if name in OUTBOUND_NAMES or any(
-                name == m or name.startswith(m + ".") for m in OUTBOUND_MODULES
+            if (
+                name in OUTBOUND_NAMES
+                or name.rsplit(".", 1)[-1] in OUTBOUND_METHODS
+                or any(name == m or name.startswith(m + ".") for m in OUTBOUND_MODULES)
             ):
                 yield node.lineno, name
 

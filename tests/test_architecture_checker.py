@@ -26,6 +26,16 @@ FORBIDDEN = [
     ("outbound", "monitor/jobs.py", "import aiohttp\ns = aiohttp.ClientSession()\n"),
     ("outbound", "forwarder/courier.py", "from http import client\n"),
     ("outbound", "core/config.py", "import smtplib\n"),
+    (
+        "outbound",
+        "receiver/pipeline.py",
+        "async def f(loop):\n    await loop.create_connection(P, h, 80)\n",
+    ),
+    (
+        "outbound",
+        "ops/views.py",
+        "import asyncio\nasync def f():\n    await asyncio.open_connection(h, 80)\n",
+    ),
     ("secret_header", "receiver/pipeline.py", 'H = "X-Telegram-Bot-Api-Secret-Token"\n'),
     ("secret_header", "receiver/asgi.py", 'H = b"x-telegram-bot-api-secret-token"\n'),
     ("secret_header", "receiver/wsgi.py", 'H = "HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN"\n'),
@@ -54,6 +64,11 @@ ALLOWED = [
     ("sql", "forwarder/cli.py", 'h = "select updates to replay from the dead letters"\n'),
     ("outbound", "core/telegram.py", "import requests\n"),
     ("outbound", "monitor/notifiers/email.py", "import smtplib\n"),
+    (
+        "outbound",
+        "forwarder/connection.py",
+        "async def f(loop):\n    await loop.create_connection(P, h, 80)\n",
+    ),
     ("outbound", "simulator/delivery.py", "import aiohttp\ns = aiohttp.ClientSession()\n"),
     ("outbound", "simulator/server.py", "from aiohttp import web\n"),
     ("outbound", "core/identity.py", "import socket\nh = socket.gethostname()\n"),
