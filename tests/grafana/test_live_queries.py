@@ -42,6 +42,7 @@ QUIET_ALERTS = {
     "TgwebhookAckLatencyHigh",
     "TgwebhookTelegramBacklog",  # 3 pending, threshold 100
     "TgwebhookQueueStuck",
+    "TgwebhookForwardLagHigh",  # the chats that are delivered get theirs in milliseconds
 }
 # Conditions the scenario needs before any panel is judged (each bounded by grafana_kit.WAIT).
 SETTLED = (
