@@ -53,6 +53,8 @@ from e2e_rig import (
     cpu_seconds,
     drain,
     forwarder_pid,
+    lag_histogram,
+    metric_lag,
     run_loader,
     run_wrk,
     store_figures,
@@ -78,8 +80,11 @@ def measure(spec: dict, bot: Bot | None, args: argparse.Namespace, tmp: Path) ->
         bot.reset()
         warm = None
     try:
+        before = lag_histogram(target.port) if target else {}
         row = load_and_wait(spec, bot, target, url, args, workdir)
-        return {**row, "warm_up_s": warm if target else None}
+        if target:
+            row.update(metric_lag(before, lag_histogram(target.port)))
+        return {**row, "warm_up_s": warm}
     finally:
         if target:
             target.stop()

@@ -65,7 +65,7 @@ def cell(value: object, digits: int = 1) -> str:
 
 DELIVERY_HEAD = (
     "| bot | path | chats | offered/s | acked/s | delivered/s (during load) | added lag p50 / p99 /"
-    " max ms | send->bot p50 / p99 ms | queue at end of load | drain s | lost | dup | order"
+    " max ms | per metric p50 / p99 ms | send->bot p50 / p99 ms | queue at end of load | drain s | lost | dup | order"
     " violations | forwarder CPU us/update | RSS MB | load avg |"
 )
 
@@ -74,6 +74,7 @@ def delivery_line(r: dict) -> str:
     offered = f"max (wrk {r['connections']} conns)" if r["load"] == "max" else cell(r["load"], 0)
     lag = " / ".join(cell(r.get(k)) for k in ("lag_p50_ms", "lag_p99_ms", "lag_max_ms"))
     to_bot = " / ".join(cell(r.get(k)) for k in ("send_to_bot_p50_ms", "send_to_bot_p99_ms"))
+    metric = " / ".join(cell(r.get(k)) for k in ("metric_lag_p50_ms", "metric_lag_p99_ms"))
     drain = cell(r["drain_s"], 2)
     if r["queue_left"]:
         drain = f"not in time ({r['queue_left']:,} left)"
@@ -85,6 +86,7 @@ def delivery_line(r: dict) -> str:
         cell(r["acked_per_s"]),
         cell(r["delivered_per_s"]),
         lag,
+        metric,
         to_bot,
         cell(r["queue_after"]),
         drain,
@@ -130,6 +132,8 @@ def markdown(rows: list[dict], args: argparse.Namespace) -> str:
         "that records per update the send time and the time it read the 200; the bot records "
         "its receive time. Added lag = bot receive - loader read the appliance's 200 (the 200's "
         "trip back is not counted, so this slightly understates the appliance's share). "
+        "per metric = the appliance's own tgwebhook_forward_lag_seconds over the row "
+        "(histogram_quantile of its buckets). "
         "send->bot = bot receive - send, for both paths. `max` rows use wrk (64 connections), "
         "which gives no per-update times: throughput only. delivered/s counts updates the bot "
         "got within the load window; queue = undelivered updates in the store when the load "

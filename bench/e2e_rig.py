@@ -191,3 +191,27 @@ def drain(db: Path, timeout: float) -> int:
     while (depth := store_figures(db)[0]) and time.monotonic() < deadline:
         time.sleep(0.05)
     return depth
+
+
+def lag_histogram(port: int) -> dict:
+    """The appliance's own tgwebhook_forward_lag_seconds buckets, from its /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from core.metrics import bucket_table
+
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    families = text_string_to_metric_families(text)
+    lag = [f for f in families if f.name == "tgwebhook_forward_lag_seconds"]
+    return bucket_table(lag[0].samples if lag else []).get("default", ())
+
+
+def metric_lag(before: tuple, after: tuple) -> dict:
+    """p50/p99 the appliance's metric reports for the row (warm-up excluded), to set beside
+    the lag measured from outside."""
+    from core.health import quantile, window_buckets
+
+    if not after:
+        return {"metric_lag_p50_ms": None, "metric_lag_p99_ms": None}
+    row = window_buckets(before, after)
+    figures = {"metric_lag_p50_ms": quantile(0.5, row), "metric_lag_p99_ms": quantile(0.99, row)}
+    return {k: None if v is None else round(v * 1000, 1) for k, v in figures.items()}

@@ -36,6 +36,8 @@ def test_e2e_bench_delivers_every_acknowledged_update_and_reports_figures(tmp_pa
     for row in appliance:
         assert row["lost"] == 0 and row["forwarder_cpu_us_per_update"] > 0, row
         assert row["rss_mb"] > 50 and row["drain_s"] is not None, row
+        # The appliance's own tgwebhook_forward_lag_seconds saw the row's deliveries too.
+        assert 0 < row["metric_lag_p50_ms"] <= row["metric_lag_p99_ms"], row
     paced = appliance[0]
     assert paced["order_violations"] == 0 and paced["errors"] == 0
     assert paced["lag_p50_ms"] is not None  # negative is possible: delivered before the 200 read
