@@ -235,6 +235,11 @@ class Settings:
     forward_backoff_cap_seconds: float = setting(
         "Longest wait between attempts", 300.0, check=at_least(0.01)
     )
+    forward_poll_seconds: float = setting(
+        "Safety-net poll of the queue; new updates wake the forwarder at once",
+        5.0,
+        check=at_least(0.05),
+    )
     # scaling out (several replicas on one PostgreSQL store; see docs/scaling.md)
     leader_lease_seconds: float = setting(
         "Monitor leadership lease: one replica polls and alerts; another takes over after it",

@@ -3,7 +3,7 @@
 The outcome is committed right after the bot answers and before anything else happens (the
 chat's next update, the reply), so a delivered update is never delivered again; a crash between
 the POST and that commit is the only window in which the same update can reach the bot twice.
-Outcomes of all chats go through the store's group-commit writer, and the transaction that
+Outcomes of all chats are committed together (forwarder/outbox.py), and the transaction that
 records one also leases the chat's next update, which `deliver` returns.
 """
 
@@ -19,11 +19,12 @@ from concurrent.futures import Executor
 
 from core import metrics
 from core.config import Settings
-from core.storage import QueuedUpdate, QueueStore, StoreError
+from core.storage import QueuedUpdate, StoreError
 from core.storage.queue import DEAD_NOW, DELIVERED_NOW, RELEASE, RETRY, Outcome, Recorded
 from core.telegram import TelegramClient, TelegramError
 from forwarder import policy
 from forwarder.outage import OutageWatch
+from forwarder.outbox import Outbox
 from forwarder.replies import InvalidReply, Reply, parse_reply
 from forwarder.transport import Answer, Backend
 
@@ -43,7 +44,7 @@ class Courier:
 
     def __init__(
         self,
-        store: QueueStore,
+        outbox: Outbox,
         settings: Settings,
         owner: str,
         watch: OutageWatch,
@@ -53,7 +54,7 @@ class Courier:
         retry_at: Callable[[float], None],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.outbox = outbox
         self.settings = settings
         self.owner = owner
         self.watch = watch
@@ -92,7 +93,7 @@ class Courier:
             advance_until=self.lease_until(),
             **fields,
         )
-        return await asyncio.wrap_future(self.store.submit_outcome(outcome))
+        return await self.outbox.record(outcome)
 
     async def _failed(self, update: QueuedUpdate, answer: Answer) -> QueuedUpdate | None:
         now = self.clock()

@@ -26,6 +26,7 @@ from core.storage import QueuedUpdate, QueueStore, StoreError
 from core.storage.queue import UNCLAIM, Outcome
 from forwarder.courier import Courier
 from forwarder.outage import OutageWatch
+from forwarder.outbox import Outbox
 from forwarder.transport import Backend
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class Dispatcher:
         self.clock = clock
         self.bots = [name for name, bot in settings.bots.items() if bot.forward_url]
         self.in_flight = dict.fromkeys(self.bots, 0)
-        self.poll_seconds = getattr(settings, "forward_poll_seconds", 5.0)
+        self.poll_seconds = settings.forward_poll_seconds
         self.watch = OutageWatch()
         self._stopping = False  # a plain flag: set from a signal handler, no locks taken
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -122,9 +123,10 @@ class Dispatcher:
             bot: Backend(self.settings.forward_timeout_seconds, self.settings.forward_concurrency)
             for bot in self.bots
         }
+        outbox = Outbox(self.store)
         with ThreadPoolExecutor(REPLY_THREADS, thread_name_prefix="forward-reply") as replies:
             courier = Courier(
-                self.store,
+                outbox,
                 self.settings,
                 self.owner,
                 self.watch,
@@ -142,6 +144,7 @@ class Dispatcher:
                     await asyncio.to_thread(listener.close)
                 for backend in backends.values():
                     await backend.close()
+                outbox.close()
 
     async def _deliver_until_stopped(self, courier: Courier) -> None:
         while not self._stopping:
@@ -201,7 +204,9 @@ class Dispatcher:
         try:
             while next_update is not None:
                 if self._stopping or run >= MAX_RUN:
-                    await self._unclaim(next_update)
+                    await courier.outbox.record(
+                        Outcome(UNCLAIM, next_update.id, self.owner, self.clock())
+                    )
                     self._wake.set()  # its next update is due now, like any other chat's
                     break
                 pokes = self._pokes
@@ -219,10 +224,6 @@ class Dispatcher:
             # (a claim round then skipped it, and its last outcome may have missed it).
             if self._starved or self._pokes != pokes:
                 self._wake.set()
-
-    async def _unclaim(self, update: QueuedUpdate) -> None:
-        outcome = Outcome(UNCLAIM, update.id, self.owner, self.clock())
-        await asyncio.wrap_future(self.store.submit_outcome(outcome))
 
     def _lease_until(self) -> float | None:
         return None if self._stopping else self.clock() + lease_seconds(self.settings)

@@ -7,7 +7,7 @@ store?" is answered here and checked by the type checker.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from core.storage.model import (
@@ -21,6 +21,8 @@ from core.storage.model import (
     QueuedUpdate,
     QueueStats,
 )
+from core.storage.queue import Outcome, Recorded
+from core.storage.wakeup import Listener
 
 
 class BaseStore(Protocol):
@@ -64,9 +66,17 @@ class QueueStore(BaseStore, Protocol):
 
     def record_dead(self, row_id: int, owner: str, error: str) -> bool: ...
 
+    def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[Recorded]: ...
+
+    def next_due(self, bot: str, now: float) -> float | None: ...
+
     def lease_holders(self, now: float) -> list[str]: ...
 
     def expire_leases(self, owner: str) -> int: ...
+
+    def announce_work(self) -> None: ...
+
+    def listen_for_work(self, wake: Callable[[], None]) -> Listener: ...
 
     def queued_update(self, row_id: int) -> QueuedUpdate | None: ...
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from core.storage.model import DEAD, DELIVERED, DELIVERING, PENDING, STORED, ChatHead, QueuedUpdate
-from core.storage.writer import GroupWriter
 
 # Spelled exactly as in the partial index `updates_active`, so SQLite can use it.
 ACTIVE = f"state IN ('{PENDING}', '{DELIVERING}')"
@@ -149,7 +147,6 @@ class QueueVerbs:
     write: Callable[[], AbstractContextManager[Any]]
     transact: Callable[[Callable[[Any], Any]], Any]
     announce_work: Callable[[], None]
-    _outcome_writer: GroupWriter
 
     # -- the forwarder -------------------------------------------------------------------
     def claim_due(
@@ -204,10 +201,6 @@ class QueueVerbs:
     def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[Recorded]:
         """Several chats' outcomes in one transaction, each fenced on its own."""
         return self.transact(lambda conn: apply_outcomes(conn, list(outcomes)))
-
-    def submit_outcome(self, outcome: Outcome) -> Future:
-        """Queue an outcome for the next group commit; the future holds its `Recorded`."""
-        return self._outcome_writer.submit_future((outcome,))
 
     def next_due(self, bot: str, now: float) -> float | None:
         """When the earliest waiting retry of `bot` or a lease held on it runs out (after now)."""

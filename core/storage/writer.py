@@ -3,8 +3,7 @@
 Threads that each open their own write transaction contend for the database (SQLite's single
 write lock and its coarse busy sleeps; a PostgreSQL round trip and fsync per commit). Instead,
 request threads hand their row to one writer thread, which commits everything waiting in a
-single transaction and wakes each caller with its own result. The forwarder records its
-delivery outcomes through a second writer of the same kind.
+single transaction and wakes each caller with its own result.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError
 from core.storage.monitor import MonitorVerbs
 from core.storage.postgres.schema import migrate
-from core.storage.queue import QueueVerbs, apply_outcomes
+from core.storage.queue import QueueVerbs
 from core.storage.wakeup import Listener, is_new_work
 from core.storage.writer import GroupWriter
 
@@ -118,7 +118,6 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._writer = GroupWriter(self._connect, self._commit_batch, timeout)
-        self._outcome_writer = GroupWriter(self._connect, self._commit_outcomes, timeout)
         self.migrate()
 
     # -- connections -------------------------------------------------------------------
@@ -175,7 +174,6 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
 
     def close(self) -> None:
         self._writer.close()
-        self._outcome_writer.close()
         with self._lock:
             if self._pool is not None and self._pid == os.getpid():
                 self._pool.close()
@@ -193,10 +191,6 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
             if is_new_work(batch, claimed):  # delivered to listeners when this COMMITs
                 conn.execute(f"NOTIFY {CHANNEL}")
         return claimed
-
-    def _commit_outcomes(self, conn: psycopg.Connection, batch: list[tuple]) -> list:
-        with conn.transaction():
-            return apply_outcomes(Session(conn), [outcome for (outcome,) in batch])
 
     # -- wake-ups ----------------------------------------------------------------------
     def announce_work(self) -> None:

@@ -24,7 +24,7 @@ from core.storage.ingest import HEARTBEAT, IngestVerbs
 from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError
 from core.storage.monitor import MonitorVerbs
-from core.storage.queue import QueueVerbs, apply_outcomes
+from core.storage.queue import QueueVerbs
 from core.storage.sqlite.schema import MIGRATIONS
 from core.storage.sqlite.transaction import immediate
 from core.storage.wakeup import DatagramListener, Doorbell, Listener, is_new_work
@@ -48,9 +48,6 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self._local = threading.local()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = GroupWriter(lambda: self._connect(write=True), self._commit_batch, timeout)
-        self._outcome_writer = GroupWriter(
-            lambda: self._connect(write=True), self._commit_outcomes, timeout
-        )
         self._doorbell = Doorbell(path)
         self.migrate()
 
@@ -106,7 +103,6 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
 
     def close(self) -> None:
         self._writer.close()
-        self._outcome_writer.close()
         self._doorbell.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -121,10 +117,6 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         if is_new_work(batch, claimed):  # after COMMIT: a forwarder woken earlier sees nothing
             self._doorbell.ring()
         return claimed
-
-    def _commit_outcomes(self, conn: sqlite3.Connection, batch: list[tuple]) -> list:
-        with immediate(conn, self.timeout):
-            return apply_outcomes(conn, [outcome for (outcome,) in batch])
 
     # -- wake-ups (see core/storage/wakeup.py) -------------------------------------------
     def announce_work(self) -> None:
