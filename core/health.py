@@ -159,12 +159,13 @@ def window_buckets(before: Buckets, after: Buckets) -> Buckets:
 def lag_checks(window: tuple[LagSample, LagSample], limits: Limits) -> dict[str, list[dict]]:
     """Per bot: p99 of ack-to-bot-2xx over the window; nothing delivered in it is a pass."""
     before, after = window
-    seconds = round(after.at - before.at)
+    span = (
+        f"the last {after.at - before.at:.0f} s" if after.at - before.at >= 1 else "the last second"
+    )
     entries = []
     for bot, buckets in sorted(after.buckets.items()):
         recent = window_buckets(before.buckets.get(bot, ()), buckets)
         p99 = quantile(0.99, recent)
-        span = f"the last {seconds} s"
         delivered = int(recent[-1][1]) if recent else 0
         if p99 is None:
             entries.append(check("pass", bot, output=f"nothing delivered in {span}"))
