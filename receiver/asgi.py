@@ -15,7 +15,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from functools import cache
+from functools import cache, partial
 from typing import Any, cast
 
 from a2wsgi import ASGIMiddleware, WSGIMiddleware
@@ -44,10 +44,6 @@ def declared_length(value: str | None) -> int | None:
 def to_request(scope: Scope, receive: Receive) -> WebhookRequest:
     headers = dict(scope.get("headers") or ())
     client = scope.get("client")
-
-    async def read_body(limit: int) -> bytes:
-        return await read_at_most(receive, limit)
-
     return WebhookRequest(
         bot=scope["path"][len(PREFIX) :],
         method=scope["method"],
@@ -56,7 +52,7 @@ def to_request(scope: Scope, receive: Receive) -> WebhookRequest:
         content_length=declared_length(header(headers, b"content-length")),
         peer=client[0] if client else None,
         forwarded_for=header(headers, b"x-forwarded-for"),
-        read_body=read_body,
+        read_body=partial(read_at_most, receive),
     )
 
 
