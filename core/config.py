@@ -89,11 +89,16 @@ def read_setting(
         raw = read_secret_file(env[var + "_FILE"], var + "_FILE", problems)
     if raw is None:
         raw = file_values.get(setting.name)
-    value = default_of(setting) if raw is None else convert(setting, raw, var, problems)
+    return typed_value(setting, raw, var, problems)
+
+
+def typed_value(setting: Setting, raw: Any, where: str, problems: list[str]) -> Any:
+    """`raw` (None: the default) converted and checked; a secret comes back wrapped."""
+    value = default_of(setting) if raw is None else convert(setting, raw, where, problems)
     if setting.check and value is not None:
         message = setting.check(value)
         if message:
-            problems.append(f"{var}: {message}")
+            problems.append(f"{where}: {message}")
     return Secret(value) if setting.secret else value
 
 
@@ -250,20 +255,18 @@ def bot_from_table(name: str, table: Any, problems: list[str]) -> BotConfig:
     for key in table:
         if key.removesuffix("_file") not in BOT_KEYS:
             problems.append(f"{where}: unknown key {key!r}")
-    fields: dict[str, Any] = {"name": name}
-    for key in ("token", "secret_token", "forward_secret_token"):
-        value = table.get(key)
-        if value is None and table.get(key + "_file"):
-            value = read_secret_file(table[key + "_file"], f"{where} {key}_file", problems)
-        fields[key] = Secret(str(value or ""))
-    for key in ("forward_url", "public_url"):
-        fields[key] = str(table.get(key, ""))
-    try:
-        fields["max_connections"] = int(table.get("max_connections", 40))
-    except (TypeError, ValueError):
-        problems.append(f"{where}: max_connections must be an integer")
-    fields["allowed_updates"] = to_list(table.get("allowed_updates", ()))
-    return BotConfig(**fields)
+    values = {
+        s.attr: bot_value(s, table, where, problems) for s in BOT_SETTINGS if s.attr in BOT_KEYS
+    }
+    return BotConfig(name=name, **values)
+
+
+def bot_value(setting: Setting, table: Mapping[str, Any], where: str, problems: list[str]) -> Any:
+    key = setting.attr
+    raw = table.get(key)
+    if setting.secret and raw is None and table.get(key + "_file"):
+        raw = read_secret_file(table[key + "_file"], f"{where} {key}_file", problems)
+    return typed_value(setting, raw, f"{where} {key}", problems)
 
 
 def check_bots(bots: Mapping[str, BotConfig], problems: list[str], require_secrets: bool) -> None:

@@ -115,6 +115,7 @@ def test_environment_overrides_the_toml_file(tmp_path):
         ('[bots.a]\nsecret = "s"', "unknown key 'secret'"),
         ('[bots."bad name"]\nsecret_token = "s"', "name must be"),
         ('[bots.a]\nsecret_token = "s"\nmax_connections = 500', "max_connections must be 1..100"),
+        ('[bots.a]\nsecret_token = "s"\nmax_connections = "many"', "max_connections: expected int"),
         ("[bots.a]\n", "no secret token"),
     ],
 )
