@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_architecture import RULES
+from tests.test_architecture import RULES, read
 
 FORBIDDEN = [
     ("imports", "core/config.py", "from receiver.security import is_secret_valid\n"),
@@ -102,3 +102,19 @@ def test_the_checker_reports_a_forbidden_sample(case):
 def test_the_checker_passes_the_allowed_twin(case):
     rule, path, source = case
     assert RULES[rule](source, path) == []
+
+
+INJECTED = [
+    ("imports", "receiver/pipeline.py", "\ndef later():\n    from forwarder import transport\n"),
+    ("imports", "core/config.py", "\nimport monitor.rules\n"),
+    ("sql", "ops/views.py", '\nSTALE = "DELETE FROM updates WHERE bot = ?"\n'),
+    ("outbound", "monitor/jobs.py", "\nimport requests\n"),
+]
+
+
+@pytest.mark.parametrize("case", INJECTED, ids=case_id)
+def test_a_real_module_passes_until_a_violation_is_added(case):
+    rule, path, added = case
+    source = read(path)
+    assert RULES[rule](source, path) == []
+    assert len(RULES[rule](source + added, path)) == 1
