@@ -227,7 +227,7 @@ def check_union(
         tag, table = schema.tags[name]
         if tag not in value:
             return [f"{where}.{tag}: required"]
-        if value[tag] not in table:
+        if not isinstance(value[tag], str) or value[tag] not in table:
             return [f"{where}.{tag}: {value[tag]!r} is not one of {sorted(table)}"]
         alternatives = table[value[tag]]
     return check_value(value, alternatives, where, schema, depth + 1, memo)

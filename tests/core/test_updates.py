@@ -225,3 +225,9 @@ def test_an_inaccessible_message_is_told_by_its_zero_date(message, expected):
     update = {"update_id": 1, "callback_query": {"id": "c", "from": USER, "message": message}}
     update["callback_query"]["chat_instance"] = "i"
     assert list(describe(update, SCHEMA).deviations) == expected
+
+
+@pytest.mark.parametrize("tag", [["emoji"], {"x": 1}, 5, None])
+def test_a_discriminator_that_is_not_a_string_is_a_deviation_not_a_crash(tag):
+    info = describe(reaction_update({"type": tag, "emoji": "👍"}), SCHEMA)
+    assert info.deviations[0].startswith("message_reaction.new_reaction[0].type: ")

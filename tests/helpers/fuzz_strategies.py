@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from core.updates import MAX_UPDATE_ID, load_schema
+from core.updates import MAX_UPDATE_ID, MESSAGE_UNION, load_schema
 from tests.helpers.support import SECRET
 
 SCHEMA = load_schema()
@@ -107,7 +107,7 @@ def spec_values(draw, type_name: str, depth: int = 0) -> Any:
         chosen = (
             draw(st.sampled_from(alternatives)) if depth < FREE_DEPTH else cheapest(alternatives)
         )
-        return draw(spec_values(chosen, depth + 1))
+        return tagged(type_name, chosen, draw(spec_values(chosen, depth + 1)))
     fields = SCHEMA.fields[type_name]
     names = sorted(SCHEMA.required[type_name])
     optional = sorted(set(fields) - set(names))
@@ -118,6 +118,19 @@ def spec_values(draw, type_name: str, depth: int = 0) -> Any:
         types = fields[name]
         field_type = draw(st.sampled_from(types)) if depth < FREE_DEPTH else cheapest(types)
         value[name] = draw(spec_values(field_type, depth + 1))
+    return value
+
+
+def tagged(union: str, chosen: str, value: Any) -> Any:
+    """The value as the union's chosen member says it is (its discriminator, or the zero
+    date of an inaccessible message), as Telegram sends it."""
+    if not isinstance(value, dict):
+        return value
+    if union == MESSAGE_UNION:
+        return {**value, "date": 0 if chosen == "InaccessibleMessage" else value["date"] or 1}
+    if union in SCHEMA.tags:
+        tag, table = SCHEMA.tags[union]
+        return {**value, tag: next(name for name, members in table.items() if chosen in members)}
     return value
 
 
