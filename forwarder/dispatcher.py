@@ -32,7 +32,8 @@ from forwarder.transport import Backend
 log = logging.getLogger(__name__)
 LEASE_MARGIN_SECONDS = 5.0
 MAX_DRAIN_SECONDS = 25.0  # below the supervisor's 30 s grace
-# Updates one chat gets in a row before its slot goes back to the oldest waiting chat.
+# Updates one chat gets in a row before its slot goes back to the oldest waiting chat (when
+# chats are waiting for a slot at all).
 MAX_RUN = 16
 REPLY_THREADS = 16
 
@@ -154,7 +155,8 @@ class Dispatcher:
             except Exception:  # the edge: log and keep delivering, never take serve down
                 log.exception("claim round failed")
                 claimed = 1  # no idle look-ahead after a failure; retry at the next wake-up
-            await self._sleep(await self._idle_until() if not claimed else math.inf)
+            idle = not claimed and not any(self.in_flight.values())
+            await self._sleep(await self._idle_until() if idle else math.inf)
 
     async def _claim_round(self, courier: Courier) -> int:
         now = self.clock()
@@ -203,7 +205,7 @@ class Dispatcher:
         next_update: QueuedUpdate | None = update
         try:
             while next_update is not None:
-                if self._stopping or run >= MAX_RUN:
+                if self._stopping or (run >= MAX_RUN and self._starved):
                     await courier.outbox.record(
                         Outcome(UNCLAIM, next_update.id, self.owner, self.clock())
                     )
