@@ -94,6 +94,10 @@ def host_port(value: str) -> str | None:
     return None if host and port.isdigit() else "must be HOST:PORT"
 
 
+def host_port_or_empty(value: str) -> str | None:
+    return host_port(value) if value else None
+
+
 def smtp_scheme(value: str) -> str | None:
     # The value holds a password: the message must not repeat it.
     ok = not value or value.startswith(("smtp://", "smtps://"))
@@ -137,7 +141,40 @@ class Settings:
     config: str = setting("TOML file with [bots.<name>] tables for several bots", "")
     # receiver and storage
     db: str = setting("SQLite path (or a store URL)", "data/tgwebhook.db")
-    listen: str = setting("Address the web server binds", "127.0.0.1:8080", check=host_port)
+    listen: str = setting(
+        "Public listener (/webhook/*, /livez only): what Telegram reaches",
+        "127.0.0.1:8080",
+        check=host_port,
+    )
+    ops_listen: str = setting(
+        "Ops listener (/metrics, /health, /readyz); empty: LISTEN itself when that is loopback, "
+        "else 127.0.0.1:9080",
+        "",
+        check=host_port_or_empty,
+    )
+    ops_token: Secret = setting(
+        "Bearer token the ops listener requires on every path but /livez; required when "
+        "OPS_LISTEN is not loopback",
+        "",
+        secret=True,
+    )
+    header_timeout_seconds: float = setting(
+        "Longest time a client may take to send a request's headers", 10.0, check=at_least(0.1)
+    )
+    body_timeout_seconds: float = setting(
+        "Longest time a client may take to send a whole body", 30.0, check=at_least(0.1)
+    )
+    body_idle_timeout_seconds: float = setting(
+        "Longest silence between two parts of a body", 10.0, check=at_least(0.1)
+    )
+    idle_timeout_seconds: int = setting(
+        "Keep-alive: an idle connection is closed after this long", 30, check=at_least(1)
+    )
+    max_client_connections: int = setting(
+        "Open connections per web worker; more are closed at once (logged)",
+        2000,
+        check=at_least(1),
+    )
     workers: int = setting(
         "Web worker processes (default: one per core)", default_workers, check=at_least(1)
     )
