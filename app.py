@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 if TYPE_CHECKING:
-    from receiver.asgi import WebhookASGI
+    from receiver.asgi import ASGIApp, Receive, Scope, Send
 
 from core import metrics
 from core.config import Settings, load_settings
+from core.listeners import ops_address
 from core.logs import configure_logging
 from core.storage import Store, open_store
 from core.updates import load_schema
@@ -26,10 +27,12 @@ log = logging.getLogger("tgwebhook")
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
-    """The web app: webhook receiver plus /livez, /readyz, /health and /metrics. /webhook/*
-    goes through the ASGI app `serve` runs (`create_asgi_app`), bridged to WSGI."""
+    """The web app for WSGI callers (tests, embedding): /webhook/* plus the ops blueprint
+    (/livez, /readyz, /health, /metrics) on one app, without the ops token. What `serve` runs
+    is `create_asgi_app`, which splits them by listener."""
     from ops import views as ops_views
-    from receiver.asgi import WebhookASGI, as_wsgi, mount
+    from ops.listener import OpsASGI
+    from receiver.asgi import WebhookASGI, as_wsgi, from_wsgi, mount, public_rest
     from receiver.pipeline import Pipeline
 
     settings = settings or load_settings()
@@ -46,18 +49,42 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     metrics.precreate(settings.bots, schema.update_types)
     app = Flask(__name__)
     app.register_blueprint(ops_views.make_blueprint(store, settings))
-    webhook = WebhookASGI(Pipeline(store, settings, schema), app.wsgi_app, settings.threads)
-    app.wsgi_app = mount(as_wsgi(webhook), app.wsgi_app)  # type: ignore[method-assign,assignment]
+    pipeline = Pipeline(store, settings, schema)
+    ops = OpsASGI(from_wsgi(app.wsgi_app, settings.threads), settings.ops_token)
+    public = WebhookASGI(pipeline, public_rest)
+    app.wsgi_app = mount(as_wsgi(public), app.wsgi_app)  # type: ignore[method-assign,assignment]
     # For create_asgi_app, tests and CLI tools; never read by views.
     app.extensions["tgwebhook.store"] = store
-    app.extensions["tgwebhook.asgi"] = webhook
+    ops_listen = ops_address(settings)
+    if ops_listen == settings.listen:  # loopback only (config): one local URL for everything
+        app.extensions["tgwebhook.asgi"] = WebhookASGI(pipeline, ops)
+    else:
+        ops_port = int(ops_listen.rpartition(":")[2])
+        app.extensions["tgwebhook.asgi"] = ByListener(public, ops, ops_port)
     return app
 
 
-def create_asgi_app(settings: Settings | None = None) -> WebhookASGI:
+def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     """What `serve` runs (gunicorn + uvicorn workers): the webhook pipeline without a thread
-    per request, and the Flask app behind it for everything but /webhook/*."""
+    per request on the public listener, the ops application on the ops listener."""
     return create_app(settings).extensions["tgwebhook.asgi"]
+
+
+class ByListener:
+    """Connections to the ops port go to `ops`; all others (the public listener) to `public`.
+    scope["server"] is the local address the connection came in on; config rejects a shared
+    port with different hosts, so the port alone tells them apart."""
+
+    def __init__(self, public: ASGIApp, ops: ASGIApp, ops_port: int) -> None:
+        self.public = public
+        self.ops = ops
+        self.ops_port = ops_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server")
+        if server and server[1] == self.ops_port and scope["type"] == "http":
+            return await self.ops(scope, receive, send)
+        await self.public(scope, receive, send)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,19 +8,29 @@ from prometheus_client import multiprocess
 from uvicorn_worker import UvicornWorker
 
 from core.config import load_settings
+from core.listeners import ops_address
+from receiver.connection import ConnectionLimits, bounded_protocol
 
 _settings = load_settings()
 
 wsgi_app = "app:create_asgi_app()"
-bind = _settings.listen
+# The app tells the two listeners apart by the port a connection came in on (app.ByListener).
+bind = list(dict.fromkeys([_settings.listen, ops_address(_settings)]))
 workers = _settings.workers
+_limits = ConnectionLimits(
+    header_seconds=_settings.header_timeout_seconds,
+    body_seconds=_settings.body_timeout_seconds,
+    body_idle_seconds=_settings.body_idle_timeout_seconds,
+    max_connections=_settings.max_client_connections,
+)
 
 
 class Worker(UvicornWorker):
     # X-Forwarded-For is judged by receiver/security.py against TGWEBHOOK_TRUSTED_PROXIES only.
     CONFIG_KWARGS = {
         "loop": "uvloop",
-        "http": "httptools",
+        # httptools, with every connection phase bounded in time and connections capped.
+        "http": bounded_protocol(_limits),
         "proxy_headers": False,
         "server_header": False,
         # Shutdown is bounded at every layer, each inside the next: a connection that will not
@@ -42,7 +52,7 @@ class Worker(UvicornWorker):
 # An event loop per worker: a request waiting for its group commit holds no thread, and
 # connections stay alive between requests (Telegram reuses them).
 worker_class = Worker
-keepalive = 30
+keepalive = _settings.idle_timeout_seconds  # uvicorn's keep-alive bound, between requests
 graceful_timeout = 20
 timeout = 60
 accesslog = None

@@ -9,7 +9,6 @@ file next to a SQLite store; that file is owned here, end to end.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import secrets
@@ -19,7 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.settings_table import SETTINGS, BotConfig, Secret, Setting, Settings
+from core.listeners import check_listeners, ops_listen_of
+from core.secret import Secret
+from core.settings_table import SETTINGS, BotConfig, Setting, Settings
 from core.storage import sqlite_path
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "ensure_generated_secret",
     "generated_secret_path",
     "load_settings",
-    "ops_address",
 ]
 
 PREFIX = "TGWEBHOOK_"
@@ -41,7 +41,6 @@ SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # What @BotFather issues is <bot id>:<key>; the key's length and alphabet are Telegram's
 # business (test and local Bot API servers differ), but it is part of every Bot API URL.
 BOT_TOKEN = re.compile(r"^\d+:[^\s/]+$")
-LOCAL_OPS_LISTEN = "127.0.0.1:9080"
 BOT_SETTINGS = tuple(s for s in SETTINGS if s.per_bot)
 # Keys of a [bots.<name>] table: the per-bot settings; insecure mode stays deployment-wide.
 BOT_KEYS = {s.attr for s in BOT_SETTINGS} - {"insecure_no_secret"}
@@ -297,42 +296,3 @@ def check_bots(bots: Mapping[str, BotConfig], problems: list[str], require_secre
             )
         if not 1 <= bot.max_connections <= 100:
             problems.append(f"bot {name!r}: max_connections must be 1..100 (Telegram)")
-
-
-def is_loopback(address: str) -> bool:
-    host = address.rpartition(":")[0].strip("[]")
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def ops_address(settings: Settings) -> str:
-    """Where the ops listener listens (TGWEBHOOK_OPS_LISTEN, or its default)."""
-    return ops_listen_of(settings.listen, settings.ops_listen)
-
-
-def ops_listen_of(listen: str, ops_listen: str) -> str:
-    """The ops listener's address. Unset: the public listener itself when that is loopback (one
-    URL for `make run` and local use), else a loopback port of its own."""
-    if ops_listen:
-        return ops_listen
-    return listen if is_loopback(listen) else LOCAL_OPS_LISTEN
-
-
-def check_listeners(listen: str, ops_listen: str, token: Secret, problems: list[str]) -> None:
-    """Ops paths are never served where the public can reach them without a token."""
-    where = f"{PREFIX}OPS_LISTEN ({ops_listen})"
-    # The web app tells its listeners apart by the local port a connection came in on.
-    if listen != ops_listen and listen.rpartition(":")[2] == ops_listen.rpartition(":")[2]:
-        problems.append(f"{where}: needs a port of its own, not {PREFIX}LISTEN's ({listen})")
-    if listen == ops_listen and not is_loopback(listen):
-        problems.append(
-            f"{where}: the public {PREFIX}LISTEN is not loopback, so the ops listener needs an "
-            "address of its own (e.g. 127.0.0.1:9080)"
-        )
-    elif not is_loopback(ops_listen) and not token:
-        problems.append(
-            f"{where}: not a loopback address, so {PREFIX}OPS_TOKEN (or {PREFIX}OPS_TOKEN_FILE) "
-            "must be set; or listen on 127.0.0.1"
-        )

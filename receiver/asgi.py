@@ -3,7 +3,8 @@
 gunicorn runs it in uvicorn workers (C HTTP parser, uvloop). A request awaits its row in the
 group-commit writer instead of holding a thread, so one worker per core keeps every
 connection Telegram opens busy. Measured on 2 cores: about 3x the updates/s of gunicorn's
-gthread workers (bench/ingest.py). Everything but /webhook/* is the Flask app, through a2wsgi.
+gthread workers (bench/ingest.py). The public listener serves /webhook/* and /livez only;
+app.py puts the ops application behind the ops listener (or behind this one, on loopback).
 
 This module only translates: scope/receive into a `WebhookRequest`, the `Answer` into send.
 WSGI callers (Flask's test client, embedding) reach this same app through `as_wsgi`.
@@ -81,12 +82,12 @@ async def send_answer(send: Send, answer: Answer) -> None:
 
 
 class WebhookASGI:
-    """/webhook/* to the pipeline; every other path to `fallback` (the Flask app, WSGI)."""
+    """/webhook/* to the pipeline; every other path to `fallback`: `public_rest` on the public
+    listener, the ops application where one listener serves both (loopback only)."""
 
-    def __init__(self, pipeline: Pipeline, fallback: WSGIApp, threads: int) -> None:
+    def __init__(self, pipeline: Pipeline, fallback: ASGIApp) -> None:
         self.pipeline = pipeline
-        # a2wsgi types scopes as TypedDicts; this module passes plain ones through unchanged.
-        self.fallback: ASGIApp = cast(Any, WSGIMiddleware(cast(Any, fallback), workers=threads))
+        self.fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -94,6 +95,24 @@ class WebhookASGI:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             return await self.fallback(scope, receive, send)
         await send_answer(send, await self.pipeline.handle(to_request(scope, receive)))
+
+
+async def public_rest(scope: Scope, receive: Receive, send: Send) -> None:
+    """What the public listener serves besides /webhook/*: /livez, and 404 for everything else
+    (ops paths tell whoever reaches the webhook bot names, errors and queue sizes)."""
+    if scope["type"] != "http":
+        return
+    found = scope["path"] == "/livez"
+    body = b"ok\n" if found else b"not found\n"
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200 if found else 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def from_wsgi(app: WSGIApp, threads: int) -> ASGIApp:
+    """A WSGI app (Flask) as ASGI, run on a pool of `threads` threads."""
+    # a2wsgi types scopes as TypedDicts; plain ones pass through unchanged.
+    return cast(Any, WSGIMiddleware(cast(Any, app), workers=threads))
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

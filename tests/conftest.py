@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,16 @@ from app import create_app
 from core.config import Settings, load_settings
 from core.telegram import SECRET_HEADER
 from simulator.harness import Simulator, make_token, start_simulator
-from tests.helpers.support import ROOT, SECRET, Served, free_port, is_ready, make_update, wait_until
+from tests.helpers.support import (
+    ROOT,
+    SECRET,
+    Served,
+    free_port,
+    is_ready,
+    make_update,
+    ops_url,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -87,7 +97,10 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
         workers: int = 2,
         wait_ready: bool = True,
         timeout: float = 30.0,
+        public_host: str = "127.0.0.1",
     ) -> Served:
+        """`public_host` other than 127.0.0.1 (e.g. 0.0.0.0) gives the ops listener its own
+        loopback port (env may override it): `ops_url(served)` names it."""
         port = free_port()
         n = len(started)
         db = tmp_path / f"serve{n}.db"
@@ -95,9 +108,11 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
             **os.environ,
             "TGWEBHOOK_DB": str(db),
             "TGWEBHOOK_SECRET_TOKEN": SECRET,
-            "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
+            "TGWEBHOOK_LISTEN": f"{public_host}:{port}",
             "TGWEBHOOK_WORKERS": str(workers),
         }
+        if public_host != "127.0.0.1":
+            full["TGWEBHOOK_OPS_LISTEN"] = f"127.0.0.1:{free_port()}"
         full.pop("PROMETHEUS_MULTIPROC_DIR", None)
         full.update(
             {
@@ -117,10 +132,13 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        served = Served(process, f"http://127.0.0.1:{port}", Path(full["TGWEBHOOK_DB"]), log, full)
+        url = f"http://127.0.0.1:{port}"  # 0.0.0.0 includes loopback
+        served = Served(process, url, Path(full["TGWEBHOOK_DB"]), log, full)
         started.append(served)
         if wait_ready:
-            wait_until(lambda: is_ready(served), timeout=timeout, interval=0.1)
+            probe = replace(served, base_url=ops_url(served))
+            token = full.get("TGWEBHOOK_OPS_TOKEN")
+            wait_until(lambda: is_ready(probe, token), timeout=timeout, interval=0.1)
         return served
 
     yield start

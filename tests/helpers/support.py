@@ -120,13 +120,24 @@ class Served:
         return self.log.read_text(errors="replace")
 
 
-def is_ready(served: Served) -> bool:
+def is_ready(served: Served, ops_token: str | None = None) -> bool:
     if served.process.poll() is not None:
         raise AssertionError(f"appliance exited early:\n{served.output()[-3000:]}")
+    headers = {"Authorization": f"Bearer {ops_token}"} if ops_token else {}
     try:
-        return requests.get(served.base_url + "/readyz", timeout=1).status_code == 200
+        response = requests.get(served.base_url + "/readyz", headers=headers, timeout=1)
     except requests.RequestException:
         return False
+    return response.status_code == 200
+
+
+def ops_url(served: Served) -> str:
+    """The ops listener's base URL: the public one unless TGWEBHOOK_OPS_LISTEN says otherwise."""
+    address = served.env.get("TGWEBHOOK_OPS_LISTEN")
+    if not address:
+        return served.base_url
+    host, _, port = address.rpartition(":")
+    return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
 
 
 def scrape(base_url: str) -> dict[tuple[str, tuple], float]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import ConfigError, load_settings, ops_address
+from core.config import ConfigError, load_settings
+from core.listeners import ops_address
 
 SECRET_ENV = {"TGWEBHOOK_SECRET_TOKEN": "s3cret"}
 

@@ -1,0 +1,54 @@
+"""The ops listener's application: every path operators use, behind the ops token when one is
+set. Today that is the Flask blueprint of ops/views.py (/metrics, /health, /readyz, /livez);
+the console, admin API and Bot API proxy join as ASGI `routes` in front of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from core.secret import Secret
+from ops.access import bearer_matches, needs_token
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+UNAUTHORIZED = b'{"error":"unauthorized: send Authorization: Bearer <TGWEBHOOK_OPS_TOKEN>"}'
+
+
+class OpsASGI:
+    """`routes` (path prefix, ASGI app) first, then `fallback`; all but /livez need the token."""
+
+    def __init__(
+        self, fallback: ASGIApp, token: Secret, routes: tuple[tuple[str, ASGIApp], ...] = ()
+    ) -> None:
+        self.fallback = fallback
+        self.routes = routes
+        self.token = token.reveal().encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.allowed(scope):
+            return await refuse(send)
+        path = scope.get("path", "")
+        for prefix, app in self.routes:
+            if path.startswith(prefix):
+                return await app(scope, receive, send)
+        await self.fallback(scope, receive, send)
+
+    def allowed(self, scope: Scope) -> bool:
+        if not self.token or not needs_token(scope["path"]):
+            return True
+        offered = dict(scope.get("headers") or ()).get(b"authorization")
+        return bearer_matches(offered, self.token)
+
+
+async def refuse(send: Send) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(UNAUTHORIZED)).encode()),
+        (b"www-authenticate", b'Bearer realm="tgwebhook ops"'),
+    ]
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": UNAUTHORIZED})
