@@ -26,6 +26,7 @@ from monitor.commands.webhook import client_for, selected_bots, setup_or_exit
 
 TELEGRAM_PORTS = (443, 80, 88, 8443)
 TLS, LIVEZ = "TLS certificate valid for the host", "/livez reachable through the URL"
+OPS_HIDDEN = "ops paths not served through the URL"
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def diagnose(settings: Settings, bot: str, options: Options) -> list[Check]:
 
 
 def network_checks(public: str, options: Options, expiry_days: int) -> list[Check]:
-    """https, port, DNS, TLS, expiry, /livez: each needs the ones before it."""
+    """https, port, DNS, TLS, expiry, /livez, /metrics hidden: each needs the ones before."""
     checks = [check_port(public, options.any_port)]
     dns = check_dns(public, options.allow_private)
     checks.append(dns)
@@ -104,6 +105,7 @@ def network_checks(public: str, options: Options, expiry_days: int) -> list[Chec
     checks += [tls or skipped(TLS), expiry_check(expiry, expiry_days)]
     reachable = tls is not None and tls.status == "pass"
     checks.append(check_livez(public, options) if reachable else skipped(LIVEZ))
+    checks.append(check_ops_hidden(public, options) if reachable else skipped(OPS_HIDDEN))
     return checks
 
 
@@ -186,14 +188,9 @@ def expiry_check(days: float | None, threshold: int) -> Check:
 
 def check_livez(public: str, options: Options) -> Check:
     name, url = LIVEZ, public.rstrip("/") + "/livez"
-    context = certificate.tls_context(options.ca_file)
-    try:
-        with urllib.request.urlopen(url, timeout=options.timeout, context=context) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
-        return Check(name, "fail", f"{url}: {exc}", "is the appliance running behind the proxy?")
+    status = status_of(url, options)
+    if isinstance(status, Exception):
+        return Check(name, "fail", f"{url}: {status}", "is the appliance running behind the proxy?")
     if status != 200:
         return Check(
             name,
@@ -202,6 +199,34 @@ def check_livez(public: str, options: Options) -> Check:
             "route the public URL's paths to the appliance (TGWEBHOOK_LISTEN)",
         )
     return Check(name, "pass", f"{url} answered 200")
+
+
+def check_ops_hidden(public: str, options: Options) -> Check:
+    """/metrics (and /health) name bots, errors and queue sizes: never through the public URL."""
+    name, url = OPS_HIDDEN, public.rstrip("/") + "/metrics"
+    status = status_of(url, options)
+    if isinstance(status, Exception):
+        return Check(name, "fail", f"{url}: {status}", "is the appliance running behind the proxy?")
+    if status in (401, 403, 404):
+        return Check(name, "pass", f"{url} answered {status}")
+    return Check(
+        name,
+        "fail",
+        f"{url} answered {status}, expected 404",
+        "keep TGWEBHOOK_OPS_LISTEN off the public address and proxy only /webhook/ and /livez",
+    )
+
+
+def status_of(url: str, options: Options) -> int | Exception:
+    """The HTTP status a GET of `url` gets, or why there was none."""
+    context = certificate.tls_context(options.ca_file)
+    try:
+        with urllib.request.urlopen(url, timeout=options.timeout, context=context) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError, ssl.SSLError) as exc:
+        return exc
 
 
 def check_secret(settings: Settings, bot: str) -> Check:
