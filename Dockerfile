@@ -1,9 +1,13 @@
 # tgwebhook appliance: `docker run -e TGWEBHOOK_SECRET_TOKEN=... -p 8080:8080 -v tgdata:/data tgwebhook`
+# 8080 is the public listener (/webhook/*, /livez only). The ops listener (/metrics, /health,
+# /readyz) is on the container's loopback 9080; to scrape it from another container set
+# TGWEBHOOK_OPS_LISTEN=0.0.0.0:9080 and TGWEBHOOK_OPS_TOKEN(_FILE) (docker-compose.yml does).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     TGWEBHOOK_LISTEN=0.0.0.0:8080 \
+    TGWEBHOOK_OPS_LISTEN=127.0.0.1:9080 \
     TGWEBHOOK_DB=/data/tgwebhook.db
 
 WORKDIR /app
@@ -24,7 +28,7 @@ USER tgwebhook
 VOLUME ["/data"]
 EXPOSE 8080
 
-# stdlib only: the image has no curl.
+# stdlib only: the image has no curl. /livez on the public port: it needs no token.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/livez', timeout=4).status == 200 else 1)"]
 

@@ -14,6 +14,7 @@ from tests.helpers.grafana_kit import GRAFANA, PROMETHEUS_DIR, ROOT
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 DOCS = (ROOT / "docs" / "dashboards.md").read_text()
+OPS_SECRET = "ops_token"
 
 
 def binds(service: dict) -> dict[str, str]:
@@ -89,10 +90,25 @@ def test_prometheus_loads_the_repo_config_and_rules_and_scrapes_the_appliance():
     targets = {
         job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
     }
-    port = SERVICES["tgwebhook"]["environment"]["TGWEBHOOK_LISTEN"].rsplit(":", 1)[1]
+    # The ops listener, never the public one, with the token the appliance requires there.
+    appliance = SERVICES["tgwebhook"]["environment"]
+    port = appliance["TGWEBHOOK_OPS_LISTEN"].rsplit(":", 1)[1]
+    assert port != appliance["TGWEBHOOK_LISTEN"].rsplit(":", 1)[1]
     assert targets["tgwebhook"] == [f"tgwebhook:{port}"]
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == "tgwebhook")
+    assert job["authorization"]["credentials_file"] == f"/run/secrets/{OPS_SECRET}"
     managers = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert managers == ["alertmanager:9093"]
+
+
+def test_the_ops_listener_has_a_token_shared_with_prometheus_and_is_not_published():
+    appliance = SERVICES["tgwebhook"]
+    assert appliance["environment"]["TGWEBHOOK_OPS_TOKEN_FILE"] == f"/run/secrets/{OPS_SECRET}"
+    assert OPS_SECRET in appliance["secrets"] and OPS_SECRET in SERVICES["prometheus"]["secrets"]
+    assert COMPOSE["secrets"][OPS_SECRET] == {"environment": "TGWEBHOOK_OPS_TOKEN"}
+    ops_port = appliance["environment"]["TGWEBHOOK_OPS_LISTEN"].rsplit(":", 1)[1]
+    assert all(ops_port not in str(port) for port in appliance["ports"])
+    assert f"127.0.0.1:{ops_port}/readyz" in " ".join(appliance["healthcheck"]["test"])
 
 
 def test_alertmanager_loads_the_repo_config():
