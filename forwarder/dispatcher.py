@@ -89,6 +89,7 @@ class Dispatcher:
         self._pokes = 0  # wake-ups received, to see one that came during a chat's turn
         self._chats: set[asyncio.Task] = set()
         self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="forward-store")
+        self._inline: QueueStore | None = None
 
     def stop(self) -> None:
         """Stop claiming; `run` then drains in-flight deliveries and returns (signal-safe)."""
@@ -116,7 +117,9 @@ class Dispatcher:
     async def _run(self) -> bool:
         self._loop = asyncio.get_running_loop()
         try:
-            await self._call(take_over_dead_leases, self.store, self.clock())
+            await asyncio.get_running_loop().run_in_executor(
+                self._store_thread, take_over_dead_leases, self.store, self.clock()
+            )
         except StoreError as exc:  # then the leases simply run out
             log.warning("could not look for leases of dead forwarders: %s", exc)
         listener = self.store.listen_for_work(self.poke) if self.bots else None
@@ -124,7 +127,8 @@ class Dispatcher:
             bot: Backend(self.settings.forward_timeout_seconds, self.settings.forward_concurrency)
             for bot in self.bots
         }
-        outbox = Outbox(self.store)
+        self._inline = self.store.without_waiting()
+        outbox = Outbox(self.store, self._inline)
         with ThreadPoolExecutor(REPLY_THREADS, thread_name_prefix="forward-reply") as replies:
             courier = Courier(
                 outbox,
@@ -142,10 +146,12 @@ class Dispatcher:
                 return await self._drain(drain_seconds(self.settings))
             finally:
                 if listener is not None:
-                    await asyncio.to_thread(listener.close)
+                    listener.close()  # a LISTEN thread notices within half a second
                 for backend in backends.values():
                     await backend.close()
                 outbox.close()
+                if self._inline is not None:
+                    self._inline.close()
 
     async def _deliver_until_stopped(self, courier: Courier) -> None:
         while not self._stopping:
@@ -170,7 +176,7 @@ class Dispatcher:
                 claimed, self._starved = claimed + 1, True  # a finishing chat wakes us
                 continue
             try:
-                updates = await self._call(self.store.claim_due, bot, now, free, until, self.owner)
+                updates = await self._call("claim_due", bot, now, free, until, self.owner)
             except StoreError as exc:  # the store is busy or down: try again next round
                 log.warning("claiming updates of bot %s failed: %s", bot, exc)
                 continue
@@ -188,7 +194,7 @@ class Dispatcher:
         due = self._due
         for bot in self.bots:
             try:
-                when = await self._call(self.store.next_due, bot, self.clock())
+                when = await self._call("next_due", bot, self.clock())
             except StoreError:
                 continue
             due = min(due, when if when is not None else math.inf)
@@ -235,9 +241,15 @@ class Dispatcher:
             self._due = at
             self._wake.set()  # the loop's sleep was measured without this retry
 
-    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._store_thread, functools.partial(fn, *args))
+    async def _call(self, verb: str, *args: Any) -> Any:
+        """`store.<verb>(*args)`: inline when that cannot wait for a lock, else on a thread."""
+        if self._inline is not None:
+            try:
+                return getattr(self._inline, verb)(*args)
+            except StoreError:  # the lock is taken: wait for it off the event loop
+                pass
+        call = functools.partial(getattr(self.store, verb), *args)
+        return await asyncio.get_running_loop().run_in_executor(self._store_thread, call)
 
     async def _drain(self, grace: float) -> bool:
         if self._chats:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from core.storage import QueueStore
+from core.storage import QueueStore, StoreError
 from core.storage.queue import Outcome, Recorded
 
 
 class Outbox:
-    def __init__(self, store: QueueStore) -> None:
+    def __init__(self, store: QueueStore, inline: QueueStore | None = None) -> None:
         self.store = store
+        self.inline = inline  # tried first, in the loop (see Dispatcher._call)
         self._waiting: list[tuple[Outcome, asyncio.Future[Recorded]]] = []
         self._committing: asyncio.Task | None = None
         # Its own thread (and so its own SQLite connection): claims never hold up outcomes.
@@ -37,9 +38,7 @@ class Outbox:
                 batch, self._waiting = self._waiting, []
                 outcomes = [outcome for outcome, _ in batch]
                 try:
-                    results = await loop.run_in_executor(
-                        self._thread, self.store.record_outcomes, outcomes
-                    )
+                    results = await self._commit(loop, outcomes)
                 except Exception as exc:  # StoreError mostly: every waiter hears of it
                     for _, future in batch:
                         if not future.done():
@@ -50,6 +49,14 @@ class Outbox:
                         future.set_result(result)
         finally:
             self._committing = None
+
+    async def _commit(self, loop: asyncio.AbstractEventLoop, outcomes: list) -> list[Recorded]:
+        if self.inline is not None:
+            try:
+                return self.inline.record_outcomes(outcomes)
+            except StoreError:  # the lock is taken: wait for it off the event loop
+                pass
+        return await loop.run_in_executor(self._thread, self.store.record_outcomes, outcomes)
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)

@@ -11,6 +11,7 @@ forwarder's safety-net poll, never an update.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -86,14 +87,38 @@ class Listener:
 
 
 class DatagramListener(Listener):
+    """Started inside an event loop, the socket is one more reader of that loop (no thread)."""
+
     def __init__(self, path: str, wake: Callable[[], None]) -> None:
         super().__init__(wake)
         self.sock = bind_free_slot(channel_names(path))
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> Listener:
+        if self.sock is not None:
+            self.sock.setblocking(False)
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return super().start()
+        if self.sock is not None:
+            self._loop.add_reader(self.sock, self._readable)
+        return self
+
+    def close(self) -> None:
+        if self._loop is None:
+            return super().close()
+        if self.sock is not None:
+            self._loop.remove_reader(self.sock)
+            self.sock.close()
+
+    def _readable(self) -> None:
+        if self._drain():
+            self.wake()
 
     def _run(self) -> None:
         if self.sock is None:
             return
-        self.sock.setblocking(False)
         with self.sock:
             while not self.closed.is_set():
                 try:
