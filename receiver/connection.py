@@ -1,4 +1,5 @@
-"""Connections of the public listener, every phase bounded in time, and their number capped.
+"""Connections of the public listener, every phase bounded in time, the request head in size,
+and their number capped.
 
 uvicorn arms its keep-alive timer only after a response and cancels it on the first byte, so a
 client that connects and sends nothing, half a request line, or headers announcing a body it
@@ -25,11 +26,17 @@ class ConnectionLimits:
     body_seconds: float = 30.0  # headers complete -> whole body received
     body_idle_seconds: float = 10.0  # longest silence between two parts of a body
     max_connections: int = 2000  # open connections per worker; more are closed at once
+    # Request line plus headers; Telegram's are well under 1 KiB. httptools itself has no limit.
+    header_bytes: int = 32768
 
 
 def bounded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
     """The uvicorn HTTP protocol class (config `http=`) enforcing `limits`."""
     return type("BoundedHttpToolsProtocol", (BoundedConnection,), {"limits": limits})
+
+
+class HeadTooLarge(Exception):
+    """Request line and headers over ConnectionLimits.header_bytes."""
 
 
 class BoundedConnection(HttpToolsProtocol):
@@ -44,6 +51,8 @@ class BoundedConnection(HttpToolsProtocol):
         self.deadline: asyncio.TimerHandle | None = None
         self.body_until = 0.0
         self.phase = "headers"
+        self.head_bytes = 0
+        self.head_too_large = False
         if len(self.connections) > self.limits.max_connections:
             self.refuse(transport)
             return
@@ -82,6 +91,35 @@ class BoundedConnection(HttpToolsProtocol):
         if self.phase == "body" and not self.transport.is_closing():
             left = self.body_until - time.monotonic()
             self.arm(max(0.0, min(left, self.limits.body_idle_seconds)))
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.head_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self.count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.count_head(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def count_head(self, size: int) -> None:
+        self.head_bytes += size
+        if self.head_bytes > self.limits.header_bytes:
+            self.head_too_large = True
+            # The parser stops and uvicorn answers through send_400_response, below.
+            raise HeadTooLarge
+
+    def send_400_response(self, msg: str) -> None:
+        if not self.head_too_large:
+            return super().send_400_response(msg)
+        body = b"request header fields too large\n"
+        self.transport.write(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()

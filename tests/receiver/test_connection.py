@@ -4,6 +4,7 @@ bounded protocol, and raw sockets that behave as slow or idle clients do."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -137,3 +138,39 @@ def test_connections_over_the_cap_are_closed_at_once_and_logged_once(server, cap
     assert sum("connection cap reached" in r.getMessage() for r in caplog.records) == 1
     for sock in held + extra:
         sock.close()
+
+
+def status_of(port: int, request: bytes) -> bytes:
+    """The status line answered to `request`, however early the server stops reading it."""
+    sock = connect(port)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        sock.sendall(request)  # may be answered and closed before the whole head arrived
+    data = b""
+    with contextlib.suppress(ConnectionResetError):
+        while b"\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    sock.close()
+    return data.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /x HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n",  # 1 MiB header
+        b"POST /" + b"x" * 100_000 + b" HTTP/1.1\r\nHost: t\r\n",  # 100 KB request line
+        b"POST /x HTTP/1.1\r\n" + b"".join(b"h%d: v\r\n" % n for n in range(10_000)),
+    ],
+    ids=["1-MiB-header", "100-KB-request-line", "10000-headers"],
+)
+def test_an_oversized_head_is_refused_with_431_and_the_server_goes_on(server, head):
+    assert (
+        status_of(server, head + b"Content-Length: 2\r\n\r\n{}")
+        == b"HTTP/1.1 431 Request Header Fields Too Large"
+    )
+    sock = connect(server)
+    sock.sendall(REQUEST + b"X-Fair: " + b"a" * 20_000 + b"\r\nContent-Length: 2\r\n\r\n{}")
+    assert answer(sock).startswith(b"HTTP/1.1 200")
+    sock.close()
