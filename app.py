@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from flask import Flask
 
 if TYPE_CHECKING:
-    from receiver.asgi import ASGIApp, Receive, Scope, Send
+    from receiver.asgi import ASGIApp, Receive, Scope, Send, WebhookASGI
 
 from core import metrics
 from core.config import Settings, load_settings
@@ -49,18 +49,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     metrics.precreate(settings.bots, schema.update_types)
     app = Flask(__name__)
     app.register_blueprint(ops_views.make_blueprint(store, settings))
-    pipeline = Pipeline(store, settings, schema)
+    public = WebhookASGI(Pipeline(store, settings, schema), public_rest)
     ops = OpsASGI(from_wsgi(app.wsgi_app, settings.threads), settings.ops_token)
-    public = WebhookASGI(pipeline, public_rest)
-    app.wsgi_app = mount(as_wsgi(public), app.wsgi_app)  # type: ignore[method-assign,assignment]
     # For create_asgi_app, tests and CLI tools; never read by views.
+    app.extensions["tgwebhook.asgi"] = by_listener(settings, public, ops)
     app.extensions["tgwebhook.store"] = store
-    ops_listen = ops_address(settings)
-    if ops_listen == settings.listen:  # loopback only (config): one local URL for everything
-        app.extensions["tgwebhook.asgi"] = WebhookASGI(pipeline, ops)
-    else:
-        ops_port = int(ops_listen.rpartition(":")[2])
-        app.extensions["tgwebhook.asgi"] = ByListener(public, ops, ops_port)
+    app.wsgi_app = mount(as_wsgi(public), app.wsgi_app)  # type: ignore[method-assign,assignment]
     return app
 
 
@@ -68,6 +62,18 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     """What `serve` runs (gunicorn + uvicorn workers): the webhook pipeline without a thread
     per request on the public listener, the ops application on the ops listener."""
     return create_app(settings).extensions["tgwebhook.asgi"]
+
+
+def by_listener(settings: Settings, public: WebhookASGI, ops: ASGIApp) -> ASGIApp:
+    """The app for gunicorn's binds: the public listener gets `public` (/webhook/*, /livez),
+    the ops listener `ops`; when both are one loopback address, it gets the pipeline in front
+    of `ops` (one local URL for everything)."""
+    from receiver.asgi import WebhookASGI
+
+    ops_listen = ops_address(settings)
+    if ops_listen == settings.listen:
+        return WebhookASGI(public.pipeline, ops)
+    return ByListener(public, ops, int(ops_listen.rpartition(":")[2]))
 
 
 class ByListener:
