@@ -78,3 +78,28 @@ def test_slow_connections_are_closed_in_time_while_updates_are_answered(serve):
         for sock in socks:
             sock.close()
     assert stored_rows(served.db) == 1
+
+
+def test_the_connection_cap_and_keep_alive_bound_are_the_configured_ones(serve):
+    env = {"MAX_CLIENT_CONNECTIONS": 20, "IDLE_TIMEOUT_SECONDS": 1}
+    served = serve(env=env, workers=1)
+    port = int(served.base_url.rsplit(":", 1)[1])
+    start = time.monotonic()
+    held = open_slow(port, b"", 20)
+    time.sleep(0.3)
+    extra = open_slow(port, b"", 5)
+    assert all(t < 1.0 for t in close_times(extra, start, timeout=1.0 + 0.3)), "cap not applied"
+    assert "connection cap reached" in served.output()
+    assert "TGWEBHOOK_MAX_CLIENT_CONNECTIONS" in served.output()
+    for sock in held:
+        sock.close()
+    time.sleep(0.3)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\n\r\n")  # HTTP/1.1: kept alive
+    data = b""
+    while not data.endswith(b"ok\n"):
+        data += sock.recv(65536)
+    idle_from = time.monotonic()
+    assert data.startswith(b"HTTP/1.1 200") and sock.recv(1) == b""  # closed by the server
+    assert time.monotonic() - idle_from < 1 + MARGIN
+    sock.close()
