@@ -55,3 +55,10 @@ def test_a_reachable_ops_listener_answers_only_with_its_token(serve):
     assert served.stop() == 0
     wait_until(lambda: "serving on" in served.output(), timeout=5)
     assert OPS_TOKEN not in served.output()
+
+
+def test_serve_refuses_to_start_with_an_unguarded_reachable_ops_listener(serve):
+    env = {"OPS_LISTEN": f"0.0.0.0:{free_port()}"}
+    served = serve(env=env, public_host="0.0.0.0", wait_ready=False)
+    assert served.process.wait(timeout=30) != 0
+    assert "TGWEBHOOK_OPS_LISTEN" in served.output() and "TGWEBHOOK_OPS_TOKEN" in served.output()
