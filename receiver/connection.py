@@ -49,6 +49,7 @@ class BoundedConnection(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.deadline: asyncio.TimerHandle | None = None
+        self.head_until = self.loop.time() + self.limits.header_seconds
         self.body_until = 0.0
         self.phase = "headers"
         self.head_bytes = 0
@@ -86,10 +87,16 @@ class BoundedConnection(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self.phase == "idle":  # a new request begins on a kept-alive connection
             self.phase = "headers"
-            self.arm(self.limits.header_seconds)
+            self.head_until = self.loop.time() + self.limits.header_seconds
         super().data_received(data)
-        if self.phase == "body" and not self.transport.is_closing():
-            left = self.body_until - time.monotonic()
+        if self.transport.is_closing():
+            return
+        # Timers only for a request still incomplete after this chunk: one that arrives whole
+        # (Telegram's do) costs none.
+        if self.phase == "headers" and self.deadline is None:
+            self.arm(self.head_until - self.loop.time())
+        elif self.phase == "body":
+            left = self.body_until - self.loop.time()
             self.arm(max(0.0, min(left, self.limits.body_idle_seconds)))
 
     def on_message_begin(self) -> None:
@@ -97,19 +104,21 @@ class BoundedConnection(HttpToolsProtocol):
         self.head_bytes = 0
 
     def on_url(self, url: bytes) -> None:
-        self.count_head(len(url))
+        self.head_bytes += len(url)
+        if self.head_bytes > self.limits.header_bytes:
+            self.stop_parsing()
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.count_head(len(name) + len(value) + 4)  # ": " and CRLF
+        self.head_bytes += len(name) + len(value) + 4  # ": " and CRLF
+        if self.head_bytes > self.limits.header_bytes:
+            self.stop_parsing()
         super().on_header(name, value)
 
-    def count_head(self, size: int) -> None:
-        self.head_bytes += size
-        if self.head_bytes > self.limits.header_bytes:
-            self.head_too_large = True
-            # The parser stops and uvicorn answers through send_400_response, below.
-            raise HeadTooLarge
+    def stop_parsing(self) -> None:
+        self.head_too_large = True
+        # The parser stops and uvicorn answers through send_400_response, below.
+        raise HeadTooLarge
 
     def send_400_response(self, msg: str) -> None:
         if not self.head_too_large:
@@ -123,9 +132,8 @@ class BoundedConnection(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
-        self.phase = "body"
-        self.body_until = time.monotonic() + self.limits.body_seconds
-        self.arm(min(self.limits.body_seconds, self.limits.body_idle_seconds))
+        self.phase = "body"  # data_received arms the body's timer if the body is not all here
+        self.body_until = self.loop.time() + self.limits.body_seconds
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
