@@ -3,6 +3,8 @@
 The web process (gunicorn with the uvicorn workers of `gunicorn.conf.py`), the forwarder and
 the monitor run as children; SIGTERM/SIGINT are forwarded to them, and a crashed child takes
 the whole appliance down for the orchestrator to restart instead of leaving it half alive.
+A store outage is not a crash: every child starts and stays up without it (503, not ready)
+and recovers by itself when it is back; a store that refuses us is an error at start (exit 2).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from core.cli import settings_or_exit
 from core.logs import configure_logging
-from core.storage import StoreError, open_store
+from core.storage import StoreError, open_store, redact
 
 log = logging.getLogger("tgwebhook")
 
@@ -51,11 +53,7 @@ def prepare_metrics_dir() -> tuple[str, bool]:
 def run_serve(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
     configure_logging(settings)
-    try:
-        # Migrate once here, before several workers open the store at the same moment.
-        open_store(settings.db, timeout=settings.store_timeout_seconds).close()
-    except (StoreError, OSError) as exc:
-        log.error("cannot open the store %s: %s", settings.db, exc)
+    if not check_store(settings.db, settings.store_timeout_seconds):
         return 2
     metrics_dir, owned = prepare_metrics_dir()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir}
@@ -74,6 +72,18 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         if owned:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def check_store(db: str, timeout: float) -> bool:
+    """Migrate once here, before the workers open the store together. A store that is down is
+    no reason not to start (503 until it is back: the processes reconnect and migrate by
+    themselves); one that refuses us (password, database, SQLite path) is: say which."""
+    try:
+        open_store(db, timeout=timeout).close()
+    except (StoreError, OSError) as exc:
+        log.error("TGWEBHOOK_DB=%s cannot be used: %s", redact(db), exc)
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import time
 from core import metrics
 from core.cli import settings_or_exit
 from core.logs import configure_logging
-from core.storage import StoreError, open_store
+from core.storage import StoreError, open_store, redact
 from core.updates import load_schema
 from forwarder.dispatcher import Dispatcher, lease_seconds
 
@@ -29,8 +29,8 @@ def main() -> int:
             timeout=settings.store_timeout_seconds,
             synchronous=settings.sqlite_synchronous,
         )
-    except (StoreError, OSError) as exc:
-        log.error("cannot open the store %s: %s", settings.db, exc)
+    except (StoreError, OSError) as exc:  # down is not an error here: only a refusal is
+        log.error("TGWEBHOOK_DB=%s cannot be used: %s", redact(settings.db), exc)
         return 2
     metrics.precreate(settings.bots, load_schema().update_types)
     dispatcher = Dispatcher(store, settings)

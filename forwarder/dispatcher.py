@@ -22,7 +22,7 @@ from typing import Any
 
 from core.config import Settings
 from core.identity import is_dead_here, process_identity
-from core.storage import QueuedUpdate, QueueStore, StoreError
+from core.storage import QueuedUpdate, QueueStore, StoreError, StoreUnreachable
 from core.storage.queue import UNCLAIM, Outcome
 from forwarder.courier import Courier
 from forwarder.outage import OutageWatch
@@ -178,7 +178,8 @@ class Dispatcher:
             try:
                 updates = await self._call("claim_due", bot, now, free, until, self.owner)
             except StoreError as exc:  # the store is busy or down: try again next round
-                log.warning("claiming updates of bot %s failed: %s", bot, exc)
+                if not isinstance(exc, StoreUnreachable):  # an outage is logged by the store
+                    log.warning("claiming updates of bot %s failed: %s", bot, exc)
                 continue
             for update in updates:
                 self.in_flight[bot] += 1

@@ -18,7 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from core import metrics
 from core.cli import settings_or_exit
 from core.logs import configure_logging
-from core.storage import StoreError, open_store
+from core.storage import StoreError, open_store, redact
 from monitor import jobs
 from monitor.leadership import Leadership, run_if_leading
 from monitor.notifiers.alertmanager import REFRESH_SECONDS
@@ -106,7 +106,12 @@ def main() -> int:
             synchronous=settings.sqlite_synchronous,
         )
         ctx = jobs.MonitorContext.build(settings, store)
-    except (StoreError, OSError, ValueError) as exc:
+    except (StoreError, OSError) as exc:  # down is not an error here: only a refusal is
+        log.error(
+            "monitor cannot start: TGWEBHOOK_DB=%s cannot be used: %s", redact(settings.db), exc
+        )
+        return 2
+    except ValueError as exc:
         log.error("monitor cannot start: %s", exc)
         return 2
     metrics.precreate(settings.bots, ())

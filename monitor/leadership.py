@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from core.identity import is_dead_here, process_identity
-from core.storage import LeaseStore, StoreError
+from core.storage import LeaseStore, StoreError, StoreUnreachable
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "monitor"
@@ -46,7 +46,8 @@ class Leadership:
         try:
             taken = self._take(time.time())
         except StoreError as exc:  # keep what we had; it runs out by itself
-            log.warning("cannot renew the monitor lease: %s", exc)
+            if not isinstance(exc, StoreUnreachable):  # an outage is logged by the store
+                log.warning("cannot renew the monitor lease: %s", exc)
             return self.held()
         except Exception:
             log.exception("renewing the monitor lease failed")

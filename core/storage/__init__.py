@@ -8,6 +8,8 @@ backend-neutral verbs (`ingest`, `queue`, `monitor`, `lease`) over the connectio
 
 from __future__ import annotations
 
+import re
+
 from core.storage.model import (
     ALERT_FIRING,
     ALERT_OK,
@@ -29,6 +31,8 @@ from core.storage.model import (
     QueuedUpdate,
     QueueStats,
     StoreError,
+    StoreMisconfigured,
+    StoreUnreachable,
     UpdateState,
 )
 from core.storage.protocols import (
@@ -71,8 +75,11 @@ __all__ = [
     "StatusStore",
     "Store",
     "StoreError",
+    "StoreMisconfigured",
+    "StoreUnreachable",
     "UpdateState",
     "open_store",
+    "redact",
     "sqlite_path",
 ]
 
@@ -95,3 +102,14 @@ def sqlite_path(url: str) -> str | None:
     if url.startswith(("postgresql://", "postgres://")):
         return None
     return url.removeprefix("sqlite:///")
+
+
+# The password of a postgresql:// URL: in its user-info part, or as a `password=` parameter.
+PASSWORD = re.compile(r"(?<=://)([^:@/]*):[^@/]*@|(?<=[?&]password=)[^&]*")
+
+
+def redact(url: str) -> str:
+    """TGWEBHOOK_DB as it may be logged or printed: a PostgreSQL URL without its password."""
+    if sqlite_path(url) is not None:
+        return url
+    return PASSWORD.sub(lambda m: f"{m.group(1)}:***@" if m.group(1) is not None else "***", url)

@@ -16,6 +16,16 @@ class StoreError(Exception):
     """The store cannot persist or read right now; callers answer 503 or retry later."""
 
 
+class StoreUnreachable(StoreError):
+    """The store's server is down or cut off; it was logged once when that began, so callers
+    need not log each failure. Recovery is the store's own (it probes and reconnects)."""
+
+
+class StoreMisconfigured(StoreError):
+    """The store cannot be used as configured (wrong password, missing database, a SQLite path
+    that is not a writable database): retrying will not help, so a process exits at start."""
+
+
 @dataclass(frozen=True)
 class IncomingUpdate:
     bot: str

@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from core.storage.model import StoreError
+from core.storage.model import StoreError, StoreUnreachable
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -100,13 +100,15 @@ class GroupWriter:
             conn = conn or self._connect()
             results = self._commit(conn, [params for params, _ in batch])
         except Exception as exc:  # the edge of this thread: fail the batch, keep running
-            log.warning("store write failed: %s", exc)
+            unreachable = isinstance(exc, StoreUnreachable)
+            if not unreachable:  # an outage was logged once, when it began
+                log.warning("store write failed: %s", exc)
             if conn is not None:
                 conn.close()  # a broken connection (server restarted) is replaced next batch
-            conn = None
+            kind = StoreUnreachable if unreachable else StoreError
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(StoreError(f"store write failed: {exc}"))
+                    future.set_exception(kind(f"store write failed: {exc}"))
             return None
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():

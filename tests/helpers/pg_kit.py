@@ -13,7 +13,9 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,3 +133,45 @@ def remove_cluster(cluster: Cluster) -> None:
     with contextlib.suppress(subprocess.SubprocessError):
         cluster.stop()  # may be stopped already (a test stops it on purpose)
     shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def own_cluster() -> Iterator[Cluster]:
+    """A cluster for one test that stops and starts it (the session's is shared)."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        remove_cluster(cluster)
+
+
+def add_password_user(cluster: Cluster, user: str, password: str) -> str:
+    """A role that must give its password over TCP (the cluster trusts everyone else); its
+    URL with `password`. The pg_hba line goes first: the first matching line wins."""
+    import psycopg
+
+    hba = cluster.data / "pg_hba.conf"
+    line = f"host all {user} 127.0.0.1/32 scram-sha-256\n"
+    prefix = ["runuser", "-u", cluster.user, "--"] if cluster.user else []
+    subprocess.run(
+        [
+            *prefix,
+            "sh",
+            "-c",
+            f"printf '%s' '{line}' | cat - {hba} > {hba}.new && mv {hba}.new {hba}",
+        ],
+        check=True,
+        timeout=10,
+    )
+    cluster._run(server_binary("pg_ctl"), "reload", "-D", str(cluster.data))
+    with psycopg.connect(cluster.url(), autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password}'")
+        conn.execute(f'GRANT ALL ON SCHEMA public TO "{user}"')  # PostgreSQL 15+: owner only
+    deadline = time.monotonic() + 10  # the reload is asynchronous: wait until it applies
+    while time.monotonic() < deadline:
+        try:
+            psycopg.connect(f"postgresql://{user}@127.0.0.1:{cluster.port}/postgres").close()
+        except psycopg.OperationalError:
+            break
+        time.sleep(0.05)
+    return f"postgresql://{user}:{password}@127.0.0.1:{cluster.port}/postgres"

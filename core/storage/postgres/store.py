@@ -25,8 +25,15 @@ from psycopg_pool import ConnectionPool
 
 from core.storage.ingest import HEARTBEAT, IngestVerbs
 from core.storage.lease import LeaseVerbs
-from core.storage.model import StoreError
+from core.storage.model import StoreError, StoreMisconfigured
 from core.storage.monitor import MonitorVerbs
+from core.storage.postgres.listener import CHANNEL, NotifyListener
+from core.storage.postgres.reachability import (
+    Reachability,
+    first_line,
+    is_connection_lost,
+    is_misconfigured,
+)
 from core.storage.postgres.schema import migrate
 from core.storage.queue import QueueVerbs
 from core.storage.wakeup import Listener, is_new_work
@@ -38,7 +45,6 @@ INSERT_UPDATE = (
     " RETURNING id"
 )
 log = logging.getLogger(__name__)
-CHANNEL = "tgwebhook_queue"  # LISTEN/NOTIFY: new work for the forwarders of every replica
 POOL_SIZE = 10  # per process: gthread threads, forwarder couriers, scrapes
 # A string literal (kept, with % doubled), a `?` mark, a `:name` mark (not a `::` cast), a %.
 MARKS = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
@@ -117,31 +123,84 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self._lock = threading.Lock()
         self._pool: ConnectionPool | None = None
         self._pid = 0
-        self._writer = GroupWriter(self._connect, self._commit_batch, timeout)
-        self.migrate()
+        self._generation = 0  # of self.reachability, when the pool was opened
+        self._migrated = False
+        self.reachability = Reachability()
+        self._writer = GroupWriter(self._admitted_connect, self._commit_batch, timeout)
+        self._first_connect()
 
     # -- connections -------------------------------------------------------------------
+    def _first_connect(self) -> None:
+        """Migrate now if the server answers; if it is down, start anyway (503 until it is
+        back, then migrate lazily). Refusing us (password, database) is fatal: say so now."""
+        try:
+            self._connect().close()
+        except StoreMisconfigured:
+            raise
+        except psycopg.Error as exc:
+            if not is_connection_lost(exc):
+                raise StoreMisconfigured(f"store unusable: {first_line(exc)}") from exc
+
     def _connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.url, **self._kwargs)
+        """A new connection, the schema migrated on it the first time; notes reachability."""
+        try:
+            conn = psycopg.connect(self.url, **self._kwargs)
+        except psycopg.Error as exc:
+            self._note_failure(exc)
+            if is_misconfigured(exc):
+                raise StoreMisconfigured(f"store refused us: {first_line(exc)}") from exc
+            raise
+        try:
+            if not self._migrated:
+                self.migrate_on(conn)
+        except BaseException as exc:
+            conn.close()
+            self._note_failure(exc)
+            raise
+        self.reachability.came_back()
+        return conn
+
+    def _admitted_connect(self) -> psycopg.Connection:
+        self.reachability.admit()  # fails at once while the server is known to be down
+        return self._connect()
+
+    def _note_failure(self, exc: BaseException) -> None:
+        if is_connection_lost(exc):
+            self.reachability.went_down(exc)
 
     def _connections(self) -> ConnectionPool:
-        # Pool threads do not survive fork: each process opens its own pool on first use.
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    self._pool = ConnectionPool(
-                        self.url,
-                        kwargs=self._kwargs,
-                        min_size=1,
-                        max_size=POOL_SIZE,
-                        timeout=self.timeout,
-                        open=True,
-                        name="tgwebhook",
-                        check=ConnectionPool.check_connection,  # reconnect after a failover
-                    )
-                    self._pid = os.getpid()
+        # Pool threads do not survive fork: each process opens its own pool on first use. After
+        # an outage a new pool replaces the old one, whose reconnect backoff may have grown.
+        reach = self.reachability
+        if (
+            self._pid == os.getpid()
+            and self._generation == reach.generation
+            and not reach.is_down()
+        ):
+            return self._pool  # type: ignore[return-value]
+        reach.admit()
+        with self._lock:
+            if self._pid != os.getpid() or self._generation != reach.generation or reach.is_down():
+                self._connect().close()  # the probe: raises while the server is still down
+                old = self._pool if self._pid == os.getpid() else None
+                self._pool, self._pid = self._open_pool(), os.getpid()
+                self._generation = reach.generation
+                if old is not None:
+                    old.close(timeout=0)
         assert self._pool is not None
         return self._pool
+
+    def _open_pool(self) -> ConnectionPool:
+        return ConnectionPool(
+            self.url,
+            kwargs=self._kwargs,
+            min_size=1,
+            max_size=POOL_SIZE,
+            timeout=self.timeout,
+            open=True,
+            name="tgwebhook",
+            check=ConnectionPool.check_connection,  # reconnect after a failover
+        )
 
     @contextmanager
     def _session(self, what: str) -> Iterator[Session]:
@@ -149,6 +208,7 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
             with self._connections().connection() as conn, conn.transaction():
                 yield Session(conn)
         except psycopg.Error as exc:  # PoolTimeout is one too: the server is unreachable
+            self._note_failure(exc)
             raise StoreError(f"store {what} failed: {type(exc).__name__}: {exc}") from exc
 
     def read(self, sql: str, params: Any = ()) -> list[Any]:
@@ -165,12 +225,11 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         with self.write() as session:
             return work(session)
 
-    def migrate(self) -> None:
-        try:
-            with self._connect() as conn:
-                migrate(conn)
-        except psycopg.Error as exc:
-            raise StoreError(f"store migration failed: {type(exc).__name__}: {exc}") from exc
+    def migrate_on(self, conn: psycopg.Connection) -> None:
+        """Migrate once per process object (under the advisory lock: replicas and workers
+        arriving together queue up on it, the first does the work)."""
+        migrate(conn)  # idempotent: a second thread racing here finds nothing to do
+        self._migrated = True
 
     def close(self) -> None:
         self._writer.close()
@@ -182,6 +241,13 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
     # -- ingest ------------------------------------------------------------------------
     def _commit_batch(self, conn: psycopg.Connection, batch: list[tuple]) -> list[int]:
         """One transaction; executemany pipelines the rows (one network round trip)."""
+        try:
+            return self._insert_batch(conn, batch)
+        except psycopg.Error as exc:
+            self._note_failure(exc)
+            raise
+
+    def _insert_batch(self, conn: psycopg.Connection, batch: list[tuple]) -> list[int]:
         with conn.transaction():
             cursor = conn.cursor()
             cursor.executemany(INSERT_UPDATE, batch, returning=True)
@@ -209,35 +275,3 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         """Raise StoreError unless a real write succeeds (the server's disk is its concern)."""
         with self.write() as conn:
             conn.execute(HEARTBEAT, (time.time(),))
-
-
-class NotifyListener(Listener):
-    """LISTEN on its own connection; after every (re)connect it wakes the forwarder once,
-    because notifications sent while it was not listening are gone."""
-
-    RECONNECT_SECONDS = 1.0
-
-    def __init__(self, url: str, timeout: float, wake: Callable[[], None]) -> None:
-        super().__init__(wake)
-        self.url, self.timeout = url, timeout
-
-    def _run(self) -> None:
-        while not self.closed.is_set():
-            try:
-                self._listen()
-            except psycopg.Error as exc:
-                log.warning("LISTEN %s failed (%s); reconnecting", CHANNEL, type(exc).__name__)
-            self.closed.wait(self.RECONNECT_SECONDS)
-
-    def _listen(self) -> None:
-        with psycopg.connect(
-            self.url,
-            autocommit=True,
-            connect_timeout=max(1, round(self.timeout)),
-            application_name="tgwebhook-forwarder-listen",
-        ) as conn:
-            conn.execute(f"LISTEN {CHANNEL}")
-            self.wake()
-            while not self.closed.is_set():
-                if list(conn.notifies(timeout=0.5, stop_after=1)):
-                    self.wake()

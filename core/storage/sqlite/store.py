@@ -25,6 +25,7 @@ from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError
 from core.storage.monitor import MonitorVerbs
 from core.storage.queue import QueueVerbs
+from core.storage.sqlite.location import check_location
 from core.storage.sqlite.schema import MIGRATIONS
 from core.storage.sqlite.transaction import immediate
 from core.storage.wakeup import DatagramListener, Doorbell, Listener, is_new_work
@@ -46,7 +47,7 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self.timeout = timeout
         self.synchronous = synchronous
         self._local = threading.local()
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        check_location(path)  # before creating anything: a wrong path leaves nothing behind
         self._writer = GroupWriter(lambda: self._connect(write=True), self._commit_batch, timeout)
         self._doorbell = Doorbell(path)
         self.migrate()
@@ -92,14 +93,17 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
 
     def migrate(self) -> None:
         # Several workers may open the store at once; a file lock keeps migrations single.
-        with open(self.path + ".migrate-lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            conn = self._connect(write=True)
-            try:
-                for migrations in MIGRATIONS:
-                    migrations.apply(Database(conn))
-            finally:
-                conn.close()
+        try:
+            with open(self.path + ".migrate-lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                conn = self._connect(write=True)
+                try:
+                    for migrations in MIGRATIONS:
+                        migrations.apply(Database(conn))
+                finally:
+                    conn.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"store migration of {self.path} failed: {exc}") from exc
 
     def close(self) -> None:
         self._writer.close()

@@ -1,0 +1,51 @@
+"""Where the SQLite database lives, checked before anything is created there, so a wrong
+TGWEBHOOK_DB fails at start with what is wrong instead of at the first update (or with a lock
+file and an empty database left behind).
+
+A missing directory is created only for a relative path whose parent exists (`data/` in a
+checkout, for `make run`); an absolute path's directory must exist: a missing one is usually
+an unmounted volume or a typo, and creating it would hide that.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from core.storage.model import StoreMisconfigured
+
+HEADER = b"SQLite format 3\x00"
+
+
+def check_location(path: str) -> None:
+    """Raise StoreMisconfigured unless `path` is (or can become) a writable SQLite database."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    directory = Path(path).parent
+    if not directory.exists() and not Path(path).is_absolute() and directory.parent.is_dir():
+        try:
+            directory.mkdir()
+        except OSError as exc:
+            raise StoreMisconfigured(f"cannot create directory {directory}: {exc}") from exc
+    if not directory.is_dir():
+        raise StoreMisconfigured(f"directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        # SQLite writes its journal (-wal, -shm) next to the file, so the directory must be.
+        raise StoreMisconfigured(f"directory {directory} is not writable by this process")
+    check_file(Path(path))
+
+
+def check_file(file: Path) -> None:
+    if not file.exists():
+        return
+    if file.is_dir():
+        raise StoreMisconfigured(f"{file} is a directory, not an SQLite database")
+    try:
+        with open(file, "rb") as handle:
+            header = handle.read(len(HEADER))
+    except OSError as exc:
+        raise StoreMisconfigured(f"cannot read {file}: {exc}") from exc
+    if header and header != HEADER:  # an empty file is a new database
+        raise StoreMisconfigured(f"{file} is not an SQLite database")
+    if not os.access(file, os.W_OK):
+        raise StoreMisconfigured(f"{file} is not writable by this process")
