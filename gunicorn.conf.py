@@ -10,6 +10,7 @@ from uvicorn_worker import UvicornWorker
 from core.config import load_settings
 from core.listeners import ops_address
 from receiver.connection import ConnectionLimits, bounded_protocol
+from receiver.tls import serve_worker
 
 _settings = load_settings()
 
@@ -47,6 +48,12 @@ class Worker(UvicornWorker):
             self.log.warning("gunicorn master is gone; worker %s stops", os.getpid())
             os.kill(os.getpid(), signal.SIGTERM)
         self.notify()
+
+    async def _serve(self) -> None:
+        if not _settings.tls_cert_file:
+            return await super()._serve()
+        # TGWEBHOOK_TLS_CERT_FILE: https on the public listener only; ops stays plain HTTP.
+        await serve_worker(self, _settings)
 
 
 # An event loop per worker: a request waiting for its group commit holds no thread, and

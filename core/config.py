@@ -22,6 +22,7 @@ from core.listeners import check_listeners, ops_listen_of
 from core.secret import Secret
 from core.settings_table import SETTINGS, BotConfig, Setting, Settings
 from core.storage import sqlite_path
+from core.tls import check_tls
 
 __all__ = [
     "BotConfig",
@@ -73,6 +74,7 @@ def load_settings(
     check_bots(bots, problems, require_secrets)
     ops_listen = ops_listen_of(values["listen"], values["ops_listen"])
     check_listeners(values["listen"], ops_listen, values["ops_token"], problems)
+    check_tls(values["tls_cert_file"], values["tls_key_file"], problems)
     if problems:
         raise ConfigError(problems)
     shared = {s.attr: values[s.name] for s in SETTINGS if not s.per_bot}

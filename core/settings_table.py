@@ -147,10 +147,10 @@ class Settings:
         "Keep-alive: an idle connection is closed after this long", 30, check=at_least(1)
     )
     max_client_connections: int = setting(
-        "Open connections per web worker; more are closed at once (logged)",
-        2000,
-        check=at_least(1),
+        "Open connections per web worker; more are closed at once (logged)", 2000, check=at_least(1)
     )
+    tls_cert_file: str = setting("PEM certificate the public listener serves TLS with", "")
+    tls_key_file: str = setting("PEM private key of TLS_CERT_FILE (reloaded when changed)", "")
     workers: int = setting(
         "Web worker processes (default: one per core)", default_workers, check=at_least(1)
     )

@@ -17,7 +17,7 @@ from core.config import NoGeneratedSecret, Settings
 from core.delivery_errors import ADVICE, classify
 from core.storage import ALERT_FIRING, StoreError, open_store
 from core.telegram import TelegramError
-from monitor.commands import doctor, webhook
+from monitor.commands import doctor, tls, webhook
 from monitor.commands.console import Console
 from monitor.commands.webhook import client_for, selected_bots, setup_or_exit
 
@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     info = commands.add_parser("info", help="getWebhookInfo, explained")
     add_common(info, run_info)
     doctor.register(commands, add_common)
+    tls.register(commands)
 
 
 def add_common(parser: argparse.ArgumentParser, handler) -> None:
