@@ -30,6 +30,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     setter.add_argument(
         "--drop-pending-updates", action="store_true", help="discard the updates Telegram holds"
     )
+    setter.add_argument(
+        "--certificate",
+        metavar="FILE",
+        help="upload this self-signed PEM certificate (default: TGWEBHOOK_TLS_CERT_FILE when "
+        "self-signed)",
+    )
+    setter.add_argument(
+        "--any-port", action="store_true", help="any port (a local Bot API server allows them)"
+    )
     add_common(setter, run_set_webhook)
     deleter = commands.add_parser("delete-webhook", help="remove the webhook at Telegram")
     deleter.add_argument("--drop-pending-updates", action="store_true")
@@ -88,6 +97,7 @@ def show_info(out: Console, d: dict[str, Any]) -> None:
     out.field("max connections", d.get("max_connections", "-"))
     out.field("allowed updates", ", ".join(d.get("allowed_updates", [])) or "(default)")
     out.field("ip address", d.get("ip_address", "-"))
+    out.field("custom certificate", "yes" if d.get("has_custom_certificate") else "no")
     if d.get("last_synchronization_error_date"):
         out.field("sync error", when(d["last_synchronization_error_date"]))
 
@@ -115,13 +125,16 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 # -- set-webhook / delete-webhook -----------------------------------------------------------
-def set_one(settings: Settings, bot: str, drop: bool) -> dict[str, Any]:
+def set_one(settings: Settings, bot: str, args: argparse.Namespace) -> dict[str, Any]:
     config = settings.bots[bot]
     url = webhook.webhook_url(settings, bot)
     if not url:
         raise TelegramError("no public URL: set TGWEBHOOK_PUBLIC_URL (https://host[:port])")
+    # Before anything is generated or registered: Telegram would answer ok, then never deliver.
+    webhook.check_port(config.public_url, args.any_port)
+    certificate = webhook.certificate_to_upload(settings, bot, args.certificate)
     secret = config.secret_token
-    result: dict[str, Any] = {"bot": bot, "url": url}
+    result: dict[str, Any] = {"bot": bot, "url": url, "certificate_uploaded": bool(certificate)}
     if webhook.needs_generated_secret(config):
         generated = webhook.generate_secret(settings, bot)
         secret = generated.secret
@@ -136,7 +149,8 @@ def set_one(settings: Settings, bot: str, drop: bool) -> dict[str, Any]:
         secret_token=secret,
         max_connections=config.max_connections,
         allowed_updates=config.allowed_updates,
-        drop_pending_updates=drop,
+        drop_pending_updates=args.drop_pending_updates,
+        certificate=certificate,
     )
     result["webhook_info"] = describe(settings, bot, client.get_webhook_info(), time.time())
     return result
@@ -147,9 +161,11 @@ def run_set_webhook(args: argparse.Namespace) -> int:
     out, code = Console(), 0
     for bot in selected_bots(settings, args.bot):
         try:
-            result = set_one(settings, bot, args.drop_pending_updates)
+            result = set_one(settings, bot, args)
         except (TelegramError, OSError, NoGeneratedSecret) as exc:
             result, code = {"bot": bot, "error": str(exc)}, 1
+        except webhook.Refused as exc:
+            result, code = {"bot": bot, "error": str(exc)}, 2
         if args.json:
             out.json(result)
         elif "error" in result:
@@ -163,6 +179,8 @@ def run_set_webhook(args: argparse.Namespace) -> int:
 
 def show_set(out: Console, result: dict[str, Any]) -> None:
     out.line(f"{out.status('ok')} webhook of {result['bot']} set to {result['url']}")
+    if result["certificate_uploaded"]:
+        out.line("  self-signed certificate uploaded (Telegram trusts it for this webhook only)")
     if "secret_token_file" in result:
         verb = "generated" if result["secret_created"] else "reused"
         out.line(f"  secret token {verb} in {result['secret_token_file']} (mode 0600)")

@@ -4,6 +4,8 @@ load even before a secret exists (set-webhook is how a bot gets one; core.config
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.collector import expected_webhook_url
 from core.config import (
@@ -58,3 +60,53 @@ def selected_bots(settings: Settings, bot: str | None) -> list[str]:
 def client_for(settings: Settings, bot: str) -> TelegramClient:
     token = settings.bots[bot].token
     return TelegramClient(token, settings.api_base, settings.http_timeout_seconds)
+
+
+# Telegram calls webhooks on these ports only (a local Bot API server, on any).
+TELEGRAM_PORTS = (443, 80, 88, 8443)
+
+
+class Refused(Exception):
+    """set-webhook will not register: Telegram would take the call, then fail every delivery."""
+
+
+def check_port(public_url: str, any_port: bool) -> None:
+    parts = urlsplit(public_url)
+    port = parts.port or 443
+    if parts.scheme == "https" and port not in TELEGRAM_PORTS and not any_port:
+        raise Refused(
+            f"TGWEBHOOK_PUBLIC_URL uses port {port}; Telegram calls only 443, 80, 88 or 8443 "
+            "(--any-port for a local Bot API server)"
+        )
+
+
+def certificate_to_upload(settings: Settings, bot: str, given: str | None) -> bytes | None:
+    """The PEM to upload: `given` (--certificate), else TGWEBHOOK_TLS_CERT_FILE when it is
+    self-signed (one from a public CA needs no upload). Raises Refused when the file is not a
+    certificate or is for another host than the public URL's."""
+    path = given or settings.tls_cert_file
+    if not path:
+        return None
+    # cryptography takes a tenth of a second to import: only when a certificate is involved.
+    from core.certificates import (
+        CertificateError,
+        covers,
+        describe_names,
+        is_self_signed,
+        read_certificate,
+    )
+
+    try:
+        cert = read_certificate(path)
+    except CertificateError as exc:
+        raise Refused(str(exc)) from None
+    if not given and not is_self_signed(cert):
+        return None
+    host = urlsplit(settings.bots[bot].public_url).hostname or ""
+    if not covers(cert, host):
+        raise Refused(
+            f"{path} is for {describe_names(cert)}, not {host} (TGWEBHOOK_PUBLIC_URL): "
+            f"Telegram would fail every delivery with an SSL error; make one for it with "
+            f"`python app.py tls self-signed --host {host}`"
+        )
+    return Path(path).read_bytes()
