@@ -30,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=None, help="seed for update_ids and traffic")
     p.add_argument(
+        "--ca-file", default=None, help="trust store for https webhooks (default: the system's)"
+    )
+    p.add_argument(
         "--traffic", type=float, default=0.0, metavar="RATE", help="updates/s to generate"
     )
     p.add_argument("--chats", type=int, default=10, help="chats the traffic is spread over")
@@ -39,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    config = SimConfig(args.time_factor, args.local, args.webhook_timeout, args.seed)
+    config = SimConfig(args.time_factor, args.local, args.webhook_timeout, args.seed, args.ca_file)
     app = create_app(config)
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()

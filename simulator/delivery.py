@@ -33,9 +33,15 @@ ReplyHandler = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 class Delivery:
     def __init__(
-        self, time_factor: float, webhook_timeout: float, rng: random.Random, on_reply: ReplyHandler
+        self,
+        time_factor: float,
+        webhook_timeout: float,
+        rng: random.Random,
+        on_reply: ReplyHandler,
+        ca_file: str | None = None,
     ) -> None:
         self.time_factor = time_factor
+        self.ca_file = ca_file
         self.webhook_timeout = webhook_timeout
         self.rng = rng
         self.on_reply = on_reply
@@ -102,7 +108,7 @@ class Delivery:
         self.settings, self.ip = settings, ip
         self.last_error_date, self.last_error_message = 0, ""
         self._first_gone = 0.0
-        self._session = open_session(settings, ip)
+        self._session = open_session(settings, ip, self.ca_file)
         # Telegram's new WebhookActor reloads the queue with fresh retry state.
         self._restart_schedule()
         self._ensure_runner()

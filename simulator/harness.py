@@ -131,9 +131,14 @@ def start_simulator(
     port: int = 0,
     webhook_timeout: float = 60.0,
     seed: int | None = None,
+    ca_file: str | None = None,
 ) -> Simulator:
     """Start a simulator on `host:port` (0 = a free port) and wait until it serves."""
     config = SimConfig(
-        time_factor=time_factor, local=local, webhook_timeout=webhook_timeout, seed=seed
+        time_factor=time_factor,
+        local=local,
+        webhook_timeout=webhook_timeout,
+        seed=seed,
+        ca_file=ca_file,
     )
     return Simulator(config, host, port).start()

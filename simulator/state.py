@@ -24,6 +24,8 @@ class SimConfig:
     local: bool = True
     webhook_timeout: float = 60.0
     seed: int | None = None
+    # Trust store for https webhooks without an uploaded certificate; None: the system's.
+    ca_file: str | None = None
 
 
 @dataclass
@@ -128,7 +130,9 @@ class Registry:
             await self._reply_handler(holder[0], call)
 
         rng = random.Random(self.rng.random())
-        delivery = Delivery(self.config.time_factor, self.config.webhook_timeout, rng, on_reply)
+        delivery = Delivery(
+            self.config.time_factor, self.config.webhook_timeout, rng, on_reply, self.config.ca_file
+        )
         first_id = rng.randint(10**8, 9 * 10**8)  # Telegram starts update_ids at random
         bot = Bot(token, user, delivery, UpdateFactory(user, rng), first_id)
         holder.append(bot)

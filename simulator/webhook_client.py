@@ -57,20 +57,29 @@ class PinnedResolver(AbstractResolver):
         return None
 
 
-def open_session(settings: WebhookSettings, ip: str) -> aiohttp.ClientSession:
+def open_session(
+    settings: WebhookSettings, ip: str, ca_file: str | None = None
+) -> aiohttp.ClientSession:
     """A keep-alive pool for one webhook, sized by its max_connections."""
-    ctx = ssl.create_default_context()
-    if settings.certificate:
-        # A self-signed certificate uploaded with setWebhook is trusted for this webhook only;
-        # a broken one is not refused up front (nor by Telegram): deliveries then fail TLS.
-        with contextlib.suppress(ssl.SSLError, ValueError):
-            ctx.load_verify_locations(cadata=settings.certificate.decode("ascii", "ignore"))
     # Keep-alive connections like Telegram's; the pool never exceeds max_connections.
     connector = aiohttp.TCPConnector(
-        limit=settings.max_connections, resolver=PinnedResolver(ip), ssl=ctx
+        limit=settings.max_connections, resolver=PinnedResolver(ip), ssl=trust(settings, ca_file)
     )
     # Telegram sends no User-Agent.
     return aiohttp.ClientSession(connector=connector, skip_auto_headers=("User-Agent", "Accept"))
+
+
+def trust(settings: WebhookSettings, ca_file: str | None) -> ssl.SSLContext:
+    """What an https webhook is verified against, host name included: the certificate
+    uploaded with setWebhook and nothing else (Telegram's bot API server hands it to OpenSSL
+    as the CA file), else the trust store (`ca_file`, or the system's)."""
+    if not settings.certificate:
+        return ssl.create_default_context(cafile=ca_file)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # A broken upload is not refused up front (nor by Telegram): deliveries then fail TLS.
+    with contextlib.suppress(ssl.SSLError, ValueError):
+        ctx.load_verify_locations(cadata=settings.certificate.decode("ascii", "ignore"))
+    return ctx
 
 
 def encode_update(update: dict[str, Any]) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _ssl
 import asyncio
 import os
 import ssl
@@ -72,6 +73,18 @@ def _resolve_text(err: OSError) -> str:
 
 
 def _ssl_text(err: OSError) -> str:
-    reason = getattr(err, "reason", None) or "ssl handshake failure"
-    text = str(reason).lower().replace("_", " ")
-    return "SSL error {error:0A000000:SSL routines::" + text + "}"
+    """OpenSSL 3's own line, as Telegram quotes it: e.g. a plain-HTTP server on an https URL
+    gives `SSL error {error:0A00010B:SSL routines::wrong version number}`."""
+    reason = str(getattr(err, "reason", None) or "SSLV3_ALERT_HANDSHAKE_FAILURE")
+    code = SSL_LIBRARY | SSL_REASONS.get(reason, 0)
+    text = reason.lower().replace("_", " ")
+    return f"SSL error {{error:{code:08X}:SSL routines::{text}}}"
+
+
+# OpenSSL packs an error as library << 23 | reason; Python names the reason, so look it up.
+SSL_LIBRARY = 20 << 23
+SSL_REASONS = {
+    name: reason
+    for (library, reason), name in getattr(_ssl, "err_codes_to_names", {}).items()
+    if library == 20
+}
