@@ -75,7 +75,7 @@ class Reachability:
             if self._down_since is None:
                 self._down_since = time.monotonic()
                 self._next_probe = self._down_since  # the next caller probes at once
-                log.error("store unreachable: %s (answering 503, retrying)", reason)
+                log.error("store unreachable: %s", reason)
             self._reason = reason
 
     def came_back(self) -> None:

@@ -25,7 +25,7 @@ from psycopg_pool import ConnectionPool
 
 from core.storage.ingest import HEARTBEAT, IngestVerbs
 from core.storage.lease import LeaseVerbs
-from core.storage.model import StoreError, StoreMisconfigured
+from core.storage.model import StoreError, StoreMisconfigured, StoreUnreachable
 from core.storage.monitor import MonitorVerbs
 from core.storage.postgres.listener import CHANNEL, NotifyListener
 from core.storage.postgres.reachability import (
@@ -45,6 +45,8 @@ INSERT_UPDATE = (
     " RETURNING id"
 )
 log = logging.getLogger(__name__)
+# The pool warns at each reconnect attempt; an outage is logged once (postgres/reachability.py).
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 POOL_SIZE = 10  # per process: gthread threads, forwarder couriers, scrapes
 # A string literal (kept, with % doubled), a `?` mark, a `:name` mark (not a `::` cast), a %.
 MARKS = re.compile(r"'(?:[^']|'')*'|\?|(?<![:\w]):([A-Za-z_]\w*)|%")
@@ -120,7 +122,7 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
             # Server-side bounds: a stuck query or a lock wait fails instead of hanging.
             "options": f"{given} -c statement_timeout={millis} -c lock_timeout={millis}".strip(),
         }
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._pool: ConnectionPool | None = None
         self._pid = 0
         self._generation = 0  # of self.reachability, when the pool was opened
@@ -135,27 +137,28 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         back, then migrate lazily). Refusing us (password, database) is fatal: say so now."""
         try:
             self._connect().close()
-        except StoreMisconfigured:
-            raise
+        except StoreUnreachable:
+            pass  # logged by self.reachability; the first use after it is back migrates
         except psycopg.Error as exc:
-            if not is_connection_lost(exc):
-                raise StoreMisconfigured(f"store unusable: {first_line(exc)}") from exc
+            raise StoreMisconfigured(f"store unusable: {first_line(exc)}") from exc
 
     def _connect(self) -> psycopg.Connection:
         """A new connection, the schema migrated on it the first time; notes reachability."""
         try:
             conn = psycopg.connect(self.url, **self._kwargs)
         except psycopg.Error as exc:
-            self._note_failure(exc)
             if is_misconfigured(exc):
                 raise StoreMisconfigured(f"store refused us: {first_line(exc)}") from exc
+            if lost := self._unreachable(exc):
+                raise lost from exc
             raise
         try:
             if not self._migrated:
                 self.migrate_on(conn)
-        except BaseException as exc:
+        except psycopg.Error as exc:
             conn.close()
-            self._note_failure(exc)
+            if lost := self._unreachable(exc):
+                raise lost from exc
             raise
         self.reachability.came_back()
         return conn
@@ -164,31 +167,39 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self.reachability.admit()  # fails at once while the server is known to be down
         return self._connect()
 
-    def _note_failure(self, exc: BaseException) -> None:
-        if is_connection_lost(exc):
-            self.reachability.went_down(exc)
+    def _unreachable(self, exc: psycopg.Error, what: str = "connect") -> StoreUnreachable | None:
+        """What to raise instead of `exc` when the server is gone (noted, so the outage is
+        logged once); None when `exc` is an error of its own."""
+        if not is_connection_lost(exc):
+            return None
+        self.reachability.went_down(exc)
+        self._drop_pool()
+        return StoreUnreachable(f"store {what} failed: {type(exc).__name__}: {first_line(exc)}")
 
     def _connections(self) -> ConnectionPool:
         # Pool threads do not survive fork: each process opens its own pool on first use. After
         # an outage a new pool replaces the old one, whose reconnect backoff may have grown.
-        reach = self.reachability
-        if (
-            self._pid == os.getpid()
-            and self._generation == reach.generation
-            and not reach.is_down()
-        ):
-            return self._pool  # type: ignore[return-value]
+        reach, pool = self.reachability, self._pool
+        if pool is not None and self._pid == os.getpid() and self._generation == reach.generation:
+            return pool
         reach.admit()
         with self._lock:
-            if self._pid != os.getpid() or self._generation != reach.generation or reach.is_down():
+            pool = self._pool
+            if pool is None or self._pid != os.getpid() or self._generation != reach.generation:
                 self._connect().close()  # the probe: raises while the server is still down
-                old = self._pool if self._pid == os.getpid() else None
-                self._pool, self._pid = self._open_pool(), os.getpid()
-                self._generation = reach.generation
-                if old is not None:
-                    old.close(timeout=0)
-        assert self._pool is not None
-        return self._pool
+                self._drop_pool()
+                pool = self._pool = self._open_pool()
+                self._pid, self._generation = os.getpid(), reach.generation
+        return pool
+
+    def _drop_pool(self) -> None:
+        """Close this process's pool: while the server is down it would only retry (and log
+        each attempt) in the background; a new one opens when it answers again."""
+        with self._lock:
+            if self._pool is not None and self._pid == os.getpid():
+                # Off this thread: closing waits for the pool's threads, busy reconnecting.
+                threading.Thread(target=self._pool.close, name="pool-close", daemon=True).start()
+            self._pool = None
 
     def _open_pool(self) -> ConnectionPool:
         return ConnectionPool(
@@ -208,7 +219,8 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
             with self._connections().connection() as conn, conn.transaction():
                 yield Session(conn)
         except psycopg.Error as exc:  # PoolTimeout is one too: the server is unreachable
-            self._note_failure(exc)
+            if lost := self._unreachable(exc, what):
+                raise lost from exc
             raise StoreError(f"store {what} failed: {type(exc).__name__}: {exc}") from exc
 
     def read(self, sql: str, params: Any = ()) -> list[Any]:
@@ -244,7 +256,8 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         try:
             return self._insert_batch(conn, batch)
         except psycopg.Error as exc:
-            self._note_failure(exc)
+            if lost := self._unreachable(exc, "write"):
+                raise lost from exc
             raise
 
     def _insert_batch(self, conn: psycopg.Connection, batch: list[tuple]) -> list[int]:
