@@ -208,7 +208,7 @@ def test_bad_sqlite_paths_are_exit_2_with_what_is_wrong(serve, tmp_path: Path):
     not_db = tmp_path / "notes.db"
     not_db.write_text("not a database\n" * 100)
     cases = {
-        str(tmp_path / "absent" / "tgwebhook.db"): "does not exist",
+        str(tmp_path / "absent" / "deeper" / "tgwebhook.db"): "does not exist",
         str(not_db): "not an SQLite database",
     }
     for db, message in cases.items():

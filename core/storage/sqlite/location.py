@@ -2,9 +2,9 @@
 TGWEBHOOK_DB fails at start with what is wrong instead of at the first update (or with a lock
 file and an empty database left behind).
 
-A missing directory is created only for a relative path whose parent exists (`data/` in a
-checkout, for `make run`); an absolute path's directory must exist: a missing one is usually
-an unmounted volume or a typo, and creating it would hide that.
+The database's own directory is created when missing if its parent exists (`data/` in a
+checkout, for `make run`), like `mkdir` without `-p`; a path missing more than that is refused:
+it is usually a typo or an unmounted volume, and creating the whole path would hide it.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ def check_location(path: str) -> None:
     if path == ":memory:" or path.startswith("file:"):
         return
     directory = Path(path).parent
-    if not directory.exists() and not Path(path).is_absolute() and directory.parent.is_dir():
+    if not directory.exists() and directory.parent.is_dir():
         try:
             directory.mkdir()
         except OSError as exc:
             raise StoreMisconfigured(f"cannot create directory {directory}: {exc}") from exc
     if not directory.is_dir():
-        raise StoreMisconfigured(f"directory {directory} does not exist")
+        raise StoreMisconfigured(f"directory {directory} does not exist (nor its parent)")
     if not os.access(directory, os.W_OK | os.X_OK):
         # SQLite writes its journal (-wal, -shm) next to the file, so the directory must be.
         raise StoreMisconfigured(f"directory {directory} is not writable by this process")

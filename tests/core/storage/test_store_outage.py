@@ -107,6 +107,8 @@ def test_sqlite_path_that_cannot_work_is_misconfigured_and_nothing_is_created(tm
     with pytest.raises(StoreMisconfigured, match="is a directory"):
         open_store(str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+    open_store(str(tmp_path / "data" / "tgwebhook.db")).close()  # its own directory is made
+    assert (tmp_path / "data" / "tgwebhook.db").is_file()
 
 
 def test_sqlite_in_a_read_only_directory_is_misconfigured(tmp_path: Path):
