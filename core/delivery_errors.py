@@ -58,3 +58,37 @@ KEYWORDS = (
     ("network is unreachable", "connection"),
     ("failed to connect", "connection"),
 )
+
+# Telegram's TLS failures are OpenSSL's lines; each says something different to fix.
+TLS_ADVICE = (
+    (
+        "certificate verify failed",
+        "Telegram does not trust the certificate: expired, for another host or IP than the URL, "
+        "or self-signed and not uploaded (python app.py set-webhook --certificate FILE); "
+        "python app.py doctor says which.",
+    ),
+    (
+        "wrong version number",
+        "The port answers plain HTTP, not TLS: set TGWEBHOOK_TLS_CERT_FILE and "
+        "TGWEBHOOK_TLS_KEY_FILE, or put a TLS proxy in front.",
+    ),
+    (
+        "unrecognized name",
+        "The server has no certificate for the URL's host name (SNI): fix the proxy's server name.",
+    ),
+    (
+        "handshake failure",
+        "No TLS version or cipher in common with Telegram: serve TLS 1.2 or later.",
+    ),
+)
+
+
+def advice(message: str) -> str:
+    """ADVICE for the message's class; for a TLS error, the advice for that very failure."""
+    kind = classify(message)
+    if kind == "tls":
+        text = message.lower()
+        for needle, specific in TLS_ADVICE:
+            if needle in text:
+                return specific
+    return ADVICE[kind]

@@ -49,3 +49,40 @@ def inspect(
 def verify_reason(exc: ssl.SSLCertVerificationError) -> str:
     """OpenSSL's reason, e.g. 'certificate has expired' or a host name mismatch."""
     return str(exc.verify_message or exc.reason or exc)
+
+
+@dataclass(frozen=True)
+class Served:
+    """What doctor's handshakes with the public URL showed: the leaf certificate (DER; empty
+    when there was no TLS at all) and whether it verified against the trust store with the
+    host name (`reason` when not)."""
+
+    host: str
+    leaf_der: bytes
+    verified: bool
+    reason: str = ""
+
+
+def served(url: str, timeout: float = 10.0, ca_file: str | None = None) -> Served:
+    """Two handshakes: one verified as Telegram's default is, one that only reads the leaf
+    (a self-signed certificate Telegram trusts once uploaded). Raises OSError when nothing
+    answers."""
+    target = endpoint(url)
+    verified, reason = True, ""
+    try:
+        handshake(target, timeout, tls_context(ca_file))
+    except ssl.SSLCertVerificationError as exc:
+        verified, reason = False, verify_reason(exc)
+    except ssl.SSLError as exc:  # no TLS there (plain HTTP), or no version in common
+        return Served(target.host, b"", False, f"TLS handshake failed: {exc}")
+    reader = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    reader.check_hostname, reader.verify_mode = False, ssl.CERT_NONE
+    return Served(target.host, handshake(target, timeout, reader), verified, reason)
+
+
+def handshake(target: Endpoint, timeout: float, context: ssl.SSLContext) -> bytes:
+    with (
+        socket.create_connection((target.host, target.port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=target.host) as tls,
+    ):
+        return tls.getpeercert(binary_form=True) or b""

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from core.config import NoGeneratedSecret, Settings
-from core.delivery_errors import ADVICE, classify
+from core.delivery_errors import advice, classify
 from core.storage import ALERT_FIRING, StoreError, open_store
 from core.telegram import TelegramError
 from monitor.commands import doctor, tls, webhook
@@ -74,7 +74,7 @@ def describe(settings: Settings, bot: str, info: dict[str, Any], now: float) -> 
         "url_matches": bool(expected) and info.get("url") == expected,
         "last_error_age_seconds": round(now - date) if date else None,
         "error_class": kind,
-        "advice": ADVICE[kind],
+        "advice": advice(info.get("last_error_message", "")) if date else advice(""),
     }
 
 

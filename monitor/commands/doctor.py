@@ -2,39 +2,36 @@
 and, when it fails, what to do. Exit 1 if any check fails.
 
 Telegram's rules for webhooks: https only, port 443, 80, 88 or 8443, a public IPv4 address,
-a certificate valid for the host (or uploaded, which this appliance does not do).
+a certificate valid for the host: from a public CA, or self-signed and uploaded with setWebhook
+(the certificate checks are in tls_checks.py). "warn" points at something to read; only "fail"
+makes the exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import ipaddress
 import socket
 import ssl
-import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
+from core.certificates import days_left
 from core.config import Settings
 from core.telegram import TelegramError
 from monitor import certificate
-from monitor.commands import webhook
+from monitor.certificate import Served
+from monitor.commands import tls_checks, webhook
 from monitor.commands.console import Console
-from monitor.commands.webhook import client_for, selected_bots, setup_or_exit
+from monitor.commands.tls_checks import TLS, Check
+from monitor.commands.webhook import TELEGRAM_PORTS, client_for, selected_bots, setup_or_exit
 
-TELEGRAM_PORTS = (443, 80, 88, 8443)
-TLS, LIVEZ = "TLS certificate valid for the host", "/livez reachable through the URL"
+LIVEZ = "/livez reachable through the URL"
 OPS_HIDDEN = "ops paths not served through the URL"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str  # "pass", "fail" or "skip" (an earlier check failed)
-    detail: str
-    fix: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +40,7 @@ class Options:
     any_port: bool = False
     ca_file: str | None = None
     timeout: float = 10.0
+    certificate: str = ""  # the self-signed certificate uploaded (or to upload)
 
 
 def register(commands: argparse._SubParsersAction, add_common) -> None:
@@ -58,13 +56,22 @@ def register(commands: argparse._SubParsersAction, add_common) -> None:
         help="accept any port (a local Bot API server allows them)",
     )
     parser.add_argument("--ca-file", help="trust this CA bundle instead of the system's")
+    parser.add_argument(
+        "--certificate",
+        metavar="FILE",
+        help="the uploaded self-signed certificate (default: TGWEBHOOK_TLS_CERT_FILE)",
+    )
     add_common(parser, run_doctor)
 
 
 def run_doctor(args: argparse.Namespace) -> int:
     settings = setup_or_exit()
     options = Options(
-        args.allow_private, args.any_port, args.ca_file, settings.http_timeout_seconds
+        args.allow_private,
+        args.any_port,
+        args.ca_file,
+        settings.http_timeout_seconds,
+        args.certificate or settings.tls_cert_file,
     )
     out, failed, report = Console(), False, {}
     for bot in selected_bots(settings, args.bot):
@@ -82,31 +89,43 @@ def show(out: Console, bot: str, checks: list[Check]) -> None:
     out.line(out.paint(f"{bot}", "bold"))
     for check in checks:
         out.line(f"  {out.status(check.status, 4)}  {check.name}: {check.detail}")
-        if check.fix and check.status == "fail":
+        if check.fix and check.status in ("fail", "warn"):
             out.line(f"        {out.paint('fix: ' + check.fix, 'yellow')}")
 
 
 def diagnose(settings: Settings, bot: str, options: Options) -> list[Check]:
     public = settings.bots[bot].public_url
-    checks = [check_public_url(public)]
+    checks, served = [check_public_url(public)], None
     if checks[0].status == "pass":
-        checks += network_checks(public, options, settings.cert_expiry_days)
+        served, network = network_checks(public, options, settings.cert_expiry_days)
+        checks += network
+    info = webhook_info(settings, bot)
     checks.append(check_secret(settings, bot))
-    checks.append(check_webhook(settings, bot))
+    checks.append(check_webhook(settings, bot, info))
+    known = info if isinstance(info, dict) else None
+    checks.append(tls_checks.check_custom(served, known))
+    checks.append(tls_checks.check_last_error(known))
     return checks
 
 
-def network_checks(public: str, options: Options, expiry_days: int) -> list[Check]:
+def network_checks(
+    public: str, options: Options, expiry_days: int
+) -> tuple[Served | None, list[Check]]:
     """https, port, DNS, TLS, expiry, /livez, /metrics hidden: each needs the ones before."""
     checks = [check_port(public, options.any_port)]
     dns = check_dns(public, options.allow_private)
     checks.append(dns)
-    tls, expiry = check_tls(public, options) if dns.status == "pass" else (None, None)
-    checks += [tls or skipped(TLS), expiry_check(expiry, expiry_days)]
+    served, tls = check_tls(public, options) if dns.status == "pass" else (None, None)
+    leaf = tls_checks.parse(served.leaf_der) if served else None
+    days = days_left(leaf, dt.datetime.now(dt.UTC)) if leaf else None
+    checks += [tls or skipped(TLS), expiry_check(days, expiry_days)]
     reachable = tls is not None and tls.status == "pass"
+    if reachable and served and not served.verified:
+        # Passed as the uploaded self-signed certificate: what Telegram then trusts.
+        options = replace(options, ca_file=options.certificate)
     checks.append(check_livez(public, options) if reachable else skipped(LIVEZ))
     checks.append(check_ops_hidden(public, options) if reachable else skipped(OPS_HIDDEN))
-    return checks
+    return served, checks
 
 
 def skipped(name: str) -> Check:
@@ -153,23 +172,20 @@ def check_dns(public: str, allow_private: bool) -> Check:
     return Check(name, "pass", f"{host} -> {', '.join(sorted(found))}")
 
 
-def check_tls(public: str, options: Options) -> tuple[Check, float | None]:
-    """Handshake, chain and host name; returns the check and the days left (if known)."""
-    name = TLS
+def check_tls(public: str, options: Options) -> tuple[Served | None, Check]:
+    """Chain and host name, or exactly the uploaded self-signed certificate."""
     try:
-        result = certificate.inspect("", public, time.time(), options.timeout, options.ca_file)
+        served = certificate.served(public, options.timeout, options.ca_file)
     except OSError as exc:
-        return Check(
-            name,
+        return None, Check(
+            TLS,
             "fail",
             f"cannot connect: {exc}",
             "open the port in the firewall and start the proxy",
-        ), None
-    if result.error:
-        fix = f"install a full chain from a public CA (e.g. Let's Encrypt) for {result.host}"
-        return Check(name, "fail", result.error, fix), None
-    days = (result.not_after - time.time()) / 86400 if result.not_after else None
-    return Check(name, "pass", f"chain and host name verified for {result.host}"), days
+        )
+    upload = tls_checks.uploaded(options.certificate)
+    now = dt.datetime.now(dt.UTC)
+    return served, tls_checks.check_tls(served, upload, options.certificate, now)
 
 
 def expiry_check(days: float | None, threshold: int) -> Check:
@@ -240,14 +256,23 @@ def check_secret(settings: Settings, bot: str) -> Check:
     )
 
 
-def check_webhook(settings: Settings, bot: str) -> Check:
-    name, expected = "webhook set to this URL", webhook.webhook_url(settings, bot)
+def webhook_info(settings: Settings, bot: str) -> dict[str, Any] | TelegramError | None:
+    """getWebhookInfo (None: no bot token to ask with)."""
     if not settings.bots[bot].token:
-        return Check(name, "skip", "no bot token configured, cannot ask Telegram")
+        return None
     try:
-        url = client_for(settings, bot).get_webhook_info().get("url", "")
+        return client_for(settings, bot).get_webhook_info()
     except TelegramError as exc:
-        return Check(name, "fail", f"getWebhookInfo: {exc}", "check the bot token")
+        return exc
+
+
+def check_webhook(settings: Settings, bot: str, info: dict | TelegramError | None) -> Check:
+    name, expected = "webhook set to this URL", webhook.webhook_url(settings, bot)
+    if info is None:
+        return Check(name, "skip", "no bot token configured, cannot ask Telegram")
+    if isinstance(info, TelegramError):
+        return Check(name, "fail", f"getWebhookInfo: {info}", "check the bot token")
+    url = info.get("url", "")
     if expected and url == expected:
         return Check(name, "pass", url)
     return Check(
