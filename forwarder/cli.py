@@ -11,7 +11,7 @@ from typing import Any
 
 from core.cli import settings_or_exit
 from core.config import Settings
-from core.storage import DEAD, PENDING, QueuedUpdate, StoreError, open_store
+from core.storage import DEAD, PENDING, QueuedUpdate, StoreError, open_store, redact
 
 ERROR_CHARS = 60
 
@@ -46,9 +46,12 @@ def open_for(args: argparse.Namespace) -> tuple[Settings, Any]:
     if args.bot is not None and args.bot not in settings.bots:
         raise SystemExit(f"tgwebhook: unknown bot {args.bot!r}")
     try:
-        return settings, open_store(settings.db, timeout=settings.store_timeout_seconds)
+        store = open_store(
+            settings.db, timeout=settings.store_timeout_seconds, tolerate_outage=False
+        )
     except (StoreError, OSError) as exc:
-        raise SystemExit(f"tgwebhook: cannot open the store {settings.db}: {exc}") from None
+        raise SystemExit(f"tgwebhook: cannot open the store {redact(settings.db)}: {exc}") from None
+    return settings, store
 
 
 def as_dict(update: QueuedUpdate) -> dict[str, Any]:

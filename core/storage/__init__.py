@@ -84,14 +84,20 @@ __all__ = [
 ]
 
 
-def open_store(url: str, *, timeout: float = 5.0, synchronous: str = "NORMAL") -> Store:
+def open_store(
+    url: str, *, timeout: float = 5.0, synchronous: str = "NORMAL", tolerate_outage: bool = True
+) -> Store:
     """Open the store named by TGWEBHOOK_DB: a SQLite path (or sqlite:///path), or a
-    postgresql:// URL (shared by several replicas; see docs/scaling.md)."""
+    postgresql:// URL (shared by several replicas; see docs/scaling.md).
+
+    A PostgreSQL server that is down is no error for the long-running processes: the store
+    opens, fails with StoreUnreachable until the server is back, then migrates and serves.
+    One-shot commands pass `tolerate_outage=False` to get StoreUnreachable at once instead."""
     path = sqlite_path(url)
     if path is None:
         from core.storage.postgres.store import PostgresStore
 
-        return PostgresStore(url, timeout=timeout)
+        return PostgresStore(url, timeout=timeout, tolerate_outage=tolerate_outage)
     from core.storage.sqlite.store import SqliteStore
 
     return SqliteStore(path, timeout=timeout, synchronous=synchronous)

@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         print("migrate-store: --from and --to name the same store", file=sys.stderr)
         return 2
     try:
-        source, target = open_store(args.source, timeout=30), open_store(args.target, timeout=30)
+        source = open_store(args.source, timeout=30, tolerate_outage=False)
+        target = open_store(args.target, timeout=30, tolerate_outage=False)
     except (StoreError, OSError) as exc:
         print(f"migrate-store: cannot open a store: {exc}", file=sys.stderr)
         return 2

@@ -110,7 +110,7 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
     # Competing outbox claimers skip rows another transaction is claiming, not re-claim them.
     lock_rows = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 5.0, tolerate_outage: bool = True) -> None:
         self.url = url
         self.timeout = timeout
         millis = max(1, int(timeout * 1000))
@@ -129,16 +129,17 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
         self._migrated = False
         self.reachability = Reachability()
         self._writer = GroupWriter(self._admitted_connect, self._commit_batch, timeout)
-        self._first_connect()
+        self._first_connect(tolerate_outage)
 
     # -- connections -------------------------------------------------------------------
-    def _first_connect(self) -> None:
+    def _first_connect(self, tolerate_outage: bool) -> None:
         """Migrate now if the server answers; if it is down, start anyway (503 until it is
         back, then migrate lazily). Refusing us (password, database) is fatal: say so now."""
         try:
             self._connect().close()
         except StoreUnreachable:
-            pass  # logged by self.reachability; the first use after it is back migrates
+            if not tolerate_outage:
+                raise  # logged by self.reachability; else the first use once it is back migrates
         except psycopg.Error as exc:
             raise StoreMisconfigured(f"store unusable: {first_line(exc)}") from exc
 

@@ -33,6 +33,9 @@ def test_store_opened_while_down_fails_fast_then_migrates_and_serves_when_back(c
     caplog.set_level(logging.WARNING, logger="tgwebhook.store")
     with own_cluster() as cluster:
         cluster.stop("fast")
+        with pytest.raises(StoreUnreachable):  # what one-shot commands ask for
+            open_store(cluster.url(), timeout=2, tolerate_outage=False)
+        caplog.clear()
         store = open_store(cluster.url(), timeout=2)  # no schema yet, and no exception
         try:
             for _ in range(20):
