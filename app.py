@@ -50,12 +50,24 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app = Flask(__name__)
     app.register_blueprint(ops_views.make_blueprint(store, settings))
     public = WebhookASGI(Pipeline(store, settings, schema), public_rest)
-    ops = OpsASGI(from_wsgi(app.wsgi_app, settings.threads), settings.ops_token)
+    ops = OpsASGI(
+        from_wsgi(app.wsgi_app, settings.threads),
+        settings.ops_token,
+        own_auth=proxied(settings, store),
+    )
     # For create_asgi_app, tests and CLI tools; never read by views.
     app.extensions["tgwebhook.asgi"] = by_listener(settings, public, ops)
     app.extensions["tgwebhook.store"] = store
     app.wsgi_app = mount(as_wsgi(public), app.wsgi_app)  # type: ignore[method-assign,assignment]
     return app
+
+
+def proxied(settings: Settings, store: Store) -> tuple:
+    """The Bot API proxy's paths on the ops listener (they authenticate by the bot token)."""
+    from proxy.asgi import PREFIXES, ProxyASGI
+
+    proxy = ProxyASGI(settings, store, load_schema().update_types)
+    return tuple((prefix, proxy) for prefix in PREFIXES)
 
 
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:

@@ -191,6 +191,7 @@ class Settings:
     http_timeout_seconds: float = setting(
         "Timeout for Bot API and notifier calls", 10.0, check=at_least(0.1)
     )
+    proxy_honour: tuple[str, ...] = setting("Proxy honours: drop_pending_updates,logOut,close", ())
     # alert channels (each on when set)
     alert_webhook_url: str = setting("Generic webhook (Slack-compatible JSON) for alerts", "")
     alert_telegram_chat_id: str = setting("Chat id that receives alerts via Telegram", "")

@@ -19,19 +19,29 @@ UNAUTHORIZED = b'{"error":"unauthorized: send Authorization: Bearer <TGWEBHOOK_O
 
 
 class OpsASGI:
-    """`routes` (path prefix, ASGI app) first, then `fallback`; all but /livez need the token."""
+    """`routes` (path prefix, ASGI app) first, then `fallback`; all but /livez need the token.
+    `own_auth` routes authenticate their callers themselves (the Bot API proxy: the bot token in
+    the path), so the ops token is not asked of them."""
 
     def __init__(
-        self, fallback: ASGIApp, token: Secret, routes: tuple[tuple[str, ASGIApp], ...] = ()
+        self,
+        fallback: ASGIApp,
+        token: Secret,
+        routes: tuple[tuple[str, ASGIApp], ...] = (),
+        own_auth: tuple[tuple[str, ASGIApp], ...] = (),
     ) -> None:
         self.fallback = fallback
         self.routes = routes
+        self.own_auth = own_auth
         self.token = token.reveal().encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        for prefix, app in self.own_auth:
+            if scope["type"] == "http" and path.startswith(prefix):
+                return await app(scope, receive, send)
         if scope["type"] == "http" and not self.allowed(scope):
             return await refuse(send)
-        path = scope.get("path", "")
         for prefix, app in self.routes:
             if path.startswith(prefix):
                 return await app(scope, receive, send)

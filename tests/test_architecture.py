@@ -53,6 +53,7 @@ OUTBOUND_METHODS = frozenset({"create_connection", "open_connection"})
 OUTBOUND_SEAMS = {
     "core/telegram.py": "the Bot API client",
     "forwarder/connection.py": "keep-alive connections to the bot's backend (transport.py's pool)",
+    "proxy/upstream.py": "proxy upstream: Bot API calls a polling bot makes, passed to Telegram",
     "monitor/notifiers/": "alert channels: Telegram, webhook, Alertmanager, email",
     "monitor/certificate.py": "reads the public URL's TLS certificate",
     "monitor/commands/doctor.py": "probes the public URL from outside",

@@ -21,6 +21,7 @@ from core.storage.model import (
     QueuedUpdate,
     QueueStats,
 )
+from core.storage.polling import PollCursor, PolledUpdate
 from core.storage.queue import Outcome, Recorded
 from core.storage.wakeup import Listener
 
@@ -177,7 +178,33 @@ class StatusStore(BaseStore, Protocol):
     def certificate_checks(self) -> list[CertificateCheck]: ...
 
 
-class Store(IngestStore, QueueStore, MonitorStore, StatusStore, LeaseStore, Protocol):
+class PollStore(BaseStore, Protocol):
+    """The Bot API proxy's getUpdates: a polling bot's cursor over its unconfirmed updates."""
+
+    def poll_cursor(self, bot: str) -> PollCursor: ...
+
+    def take_poll(self, bot: str, now: float) -> int: ...
+
+    def save_allowed_updates(self, bot: str, kinds: tuple[str, ...], now: float) -> None: ...
+
+    def confirm_below(self, bot: str, offset: int, now: float) -> int: ...
+
+    def confirm_all_but(self, bot: str, keep: int, now: float) -> int: ...
+
+    def unconfirmed_updates(
+        self, bot: str, limit: int, max_bytes: int, cursor: PollCursor
+    ) -> list[PolledUpdate]: ...
+
+    def newest_update_id(self, bot: str) -> int | None: ...
+
+    def unconfirmed_count(self, bot: str) -> int: ...
+
+    def announce_work(self) -> None: ...
+
+    def listen_for_work(self, wake: Callable[[], None]) -> Listener: ...
+
+
+class Store(IngestStore, QueueStore, MonitorStore, StatusStore, LeaseStore, PollStore, Protocol):
     """All of it: what `open_store` returns, for wiring and the commands that span roles."""
 
     def migrate(self) -> None: ...

@@ -20,15 +20,17 @@ import socket
 import threading
 from collections.abc import Callable
 
-from core.storage.model import PENDING
+from core.storage.model import PENDING, STORED
 
 log = logging.getLogger(__name__)
+WORK = (PENDING, STORED)
 SLOTS = 8  # forwarder processes on one SQLite store that can be woken directly
 
 
 def is_new_work(batch: list[tuple], claimed: list[int]) -> bool:
-    """Did a committed batch of ingest rows (`ingest.claim_params`) add work for the forwarder?"""
-    return any(new and params[-1] == PENDING for params, new in zip(batch, claimed, strict=True))
+    """Did a committed batch of ingest rows (`ingest.claim_params`) add work for the forwarder,
+    or for a parked getUpdates (a `stored` row of a polling bot)?"""
+    return any(new and params[-1] in WORK for params, new in zip(batch, claimed, strict=True))
 
 
 def channel_names(path: str) -> list[str]:

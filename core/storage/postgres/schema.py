@@ -90,6 +90,15 @@ STEPS: list[tuple[str, tuple[str, ...]]] = [
             " expires_at double precision NOT NULL)",
         ),
     ),
+    (
+        "proxy.create_poll_cursors",
+        (
+            "CREATE TABLE poll_cursors (bot text PRIMARY KEY,"
+            " served_through bigint NOT NULL DEFAULT 0, allowed_updates text NOT NULL DEFAULT '',"
+            " allowed_since double precision NOT NULL DEFAULT 0,"
+            " generation bigint NOT NULL DEFAULT 0, polled_at double precision)",
+        ),
+    ),
 ]
 
 

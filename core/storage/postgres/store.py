@@ -27,6 +27,7 @@ from core.storage.ingest import HEARTBEAT, IngestVerbs
 from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError, StoreMisconfigured, StoreUnreachable
 from core.storage.monitor import MonitorVerbs
+from core.storage.polling import PollVerbs
 from core.storage.postgres.listener import CHANNEL, NotifyListener
 from core.storage.postgres.reachability import (
     Reachability,
@@ -106,7 +107,7 @@ class Session:
         return cursor
 
 
-class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
+class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs):
     # Competing outbox claimers skip rows another transaction is claiming, not re-claim them.
     lock_rows = " FOR UPDATE SKIP LOCKED"
 

@@ -183,4 +183,18 @@ def create_leader_lease(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Migrations] = [core, monitor, queue, scale]
+proxy = Migrations("tgwebhook.proxy")
+
+
+@proxy()
+def create_poll_cursors(db: Database) -> None:
+    # One getUpdates consumer per polling bot; see core/storage/polling.py.
+    db.execute(
+        "CREATE TABLE poll_cursors (bot TEXT PRIMARY KEY,"
+        " served_through INTEGER NOT NULL DEFAULT 0, allowed_updates TEXT NOT NULL DEFAULT '',"
+        " allowed_since REAL NOT NULL DEFAULT 0, generation INTEGER NOT NULL DEFAULT 0,"
+        " polled_at REAL)"
+    )
+
+
+MIGRATIONS: list[Migrations] = [core, monitor, queue, scale, proxy]

@@ -24,6 +24,7 @@ from core.storage.ingest import HEARTBEAT, IngestVerbs
 from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError
 from core.storage.monitor import MonitorVerbs
+from core.storage.polling import PollVerbs
 from core.storage.queue import QueueVerbs
 from core.storage.sqlite.location import check_location
 from core.storage.sqlite.schema import MIGRATIONS
@@ -39,7 +40,7 @@ INSERT_UPDATE = (
 )
 
 
-class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs):
+class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs):
     lock_rows = ""  # SQLite has one writer at a time: no row locks to take or skip
 
     def __init__(self, path: str, *, timeout: float = 5.0, synchronous: str = "NORMAL") -> None:

@@ -1,0 +1,73 @@
+"""A Bot API call's parameters as Telegram reads them: query string, form, JSON or multipart,
+every value as text (JSON non-strings as their JSON text)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import parse_qsl
+
+
+@dataclass(frozen=True)
+class Params:
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.values.get(name, default)
+
+    def integer(self, name: str, default: int = 0) -> int:
+        """Telegram's reading: leading digits (with a sign), anything else 0; missing: default."""
+        raw = self.values.get(name)
+        return default if raw is None or raw == "" else leading_integer(raw)
+
+    def flag(self, name: str) -> bool:
+        return self.values.get(name, "").strip().lower() in ("true", "1")
+
+
+def leading_integer(raw: str) -> int:
+    text = raw.strip()
+    sign = -1 if text.startswith("-") else 1
+    digits = ""
+    for char in text.lstrip("+-"):
+        if not char.isdigit():
+            break
+        digits += char
+    return sign * int(digits) if digits else 0
+
+
+def parse(query: bytes, content_type: str, body: bytes) -> Params:
+    values = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+    kind = content_type.partition(";")[0].strip().lower()
+    if kind == "application/json" and body:
+        values.update(from_json(body))
+    elif kind == "application/x-www-form-urlencoded":
+        values.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    elif kind == "multipart/form-data":
+        values.update(from_multipart(content_type, body))
+    return Params(values)
+
+
+def from_json(body: bytes) -> dict[str, str]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+
+
+def from_multipart(content_type: str, body: bytes) -> dict[str, str]:
+    """Text fields only: the intercepted methods take no files worth reading."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    values = {}
+    for part in message.iter_parts() if message.is_multipart() else ():
+        name = part.get_param("name", header="content-disposition")
+        if name and part.get_filename() is None:
+            values[str(name)] = part.get_payload(decode=True).decode("utf-8", "replace")
+    return values

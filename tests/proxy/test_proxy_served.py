@@ -1,0 +1,79 @@
+"""The Bot API proxy in a real `serve` (gunicorn, 2 workers) with the simulator as Telegram."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+
+from tests.helpers.proxy_kit import poll_stack, text_message
+from tests.helpers.support import wait_until
+
+
+def test_updates_reach_get_updates_and_an_offset_confirms_them(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    sent = stack.inject(text_message(1, "a"), text_message(2, "b"))
+    ids = [u["update_id"] for u in sent]
+    wait_until(lambda: stack.call("getWebhookInfo").json()["result"]["pending_update_count"] == 2)
+    got = stack.call("getUpdates").json()["result"]
+    assert [u["update_id"] for u in got] == ids
+    assert stack.call("getUpdates", offset=ids[-1] + 1).json() == {"ok": True, "result": []}
+    assert stack.call("getWebhookInfo").json()["result"]["pending_update_count"] == 0
+
+
+def test_a_parked_poll_answers_as_soon_as_an_update_is_committed(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    answers = []
+    poll = threading.Thread(target=lambda: answers.append(stack.call("getUpdates", timeout=20)))
+    poll.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    stack.inject(text_message(7, "hello"))
+    poll.join(timeout=25)
+    assert time.monotonic() - started < 2
+    assert answers[0].json()["result"][0]["message"]["text"] == "hello"
+
+
+def test_a_second_poll_ends_the_first_with_409(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    answers = []
+    first = threading.Thread(target=lambda: answers.append(stack.call("getUpdates", timeout=20)))
+    first.start()
+    time.sleep(0.5)
+    second = stack.call("getUpdates", timeout=1, offset=5)
+    first.join(timeout=25)
+    assert second.json() == {"ok": True, "result": []}
+    assert answers[0].status_code == 409
+    assert answers[0].json()["description"].startswith("Conflict: terminated by other getUpdates")
+
+
+def test_start_up_calls_are_answered_locally_and_never_reach_telegram(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    sim.admin.clear_calls(token)
+    assert stack.call("deleteWebhook", drop_pending_updates=True).json()["ok"]
+    assert stack.call("setWebhook", url="https://elsewhere.example/x").json()["ok"]
+    assert stack.call("logOut").json() == {"ok": True, "result": True}
+    assert stack.call("close").json() == {"ok": True, "result": True}
+    assert stack.call("getMe").json()["result"]["is_bot"] is True
+    assert [c["method"] for c in sim.admin.calls(token)] == ["getMe"]
+    assert sim.admin.webhook_info(token)["url"].endswith("/webhook/default")
+
+
+def test_other_methods_pass_through_byte_for_byte_and_unknown_tokens_get_401(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    sent = stack.call("sendMessage", chat_id=5, text="hi")
+    assert sent.status_code == 200 and sent.json()["result"]["text"] == "hi"
+    unknown = stack.call("noSuchMethod")
+    direct = requests.post(sim.api_url(token, "noSuchMethod"), json={}, timeout=10)
+    assert (unknown.status_code, unknown.content) == (direct.status_code, direct.content)
+    other = requests.post(f"{stack.api_base}/bot123:{'A' * 35}/getMe", timeout=10)
+    assert other.status_code == 401
+    assert other.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+
+
+def test_a_bot_with_a_forward_url_is_told_its_webhook_is_active(sim, serve, token):
+    stack = poll_stack(sim, serve, token, FORWARD_URL="http://127.0.0.1:9/hook")
+    answer = stack.call("getUpdates")
+    assert answer.status_code == 409
+    assert answer.json()["description"].startswith("Conflict: can't use getUpdates method")
