@@ -114,8 +114,12 @@ async def get_updates(config: SimConfig, bot: Bot, params: Params) -> Result:
     offset = params.integer("offset")
     limit = min(max(params.integer("limit", 100), 1), 100)
     timeout = min(max(params.integer("timeout"), 0), 50)
-    if offset > 0:
-        # As with Telegram, an offset confirms (forgets) every update below it.
+    pending = bot.delivery.pending_updates()
+    if offset < 0 and len(pending) > -offset:
+        bot.delivery.confirm_below(pending[offset].update_id)  # keep the newest |offset|
+    elif 0 < offset <= bot.next_update_id + 10:
+        # As with Telegram, an offset confirms (forgets) every update below it; one far in
+        # the future is ignored (read from the head, nothing forgotten).
         bot.delivery.confirm_below(offset)
     deadline = time.monotonic() + timeout
     while True:
