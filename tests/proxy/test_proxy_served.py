@@ -8,7 +8,7 @@ import time
 import requests
 
 from tests.helpers.proxy_kit import poll_stack, text_message
-from tests.helpers.support import wait_until
+from tests.helpers.support import ops_url, wait_until
 
 
 def test_updates_reach_get_updates_and_an_offset_confirms_them(sim, serve, token):
@@ -77,3 +77,21 @@ def test_a_bot_with_a_forward_url_is_told_its_webhook_is_active(sim, serve, toke
     answer = stack.call("getUpdates")
     assert answer.status_code == 409
     assert answer.json()["description"].startswith("Conflict: can't use getUpdates method")
+
+
+def test_the_token_never_appears_in_logs_metrics_or_error_bodies(sim, serve, token):
+    canary = "7000000099:CANARY" + "x" * 30
+    served = serve({"BOT_TOKEN": canary, "API_BASE": "http://127.0.0.1:9", "LOG_LEVEL": "DEBUG"})
+    base = f"{ops_url(served)}/bot{canary}"
+    answers = [
+        requests.post(f"{base}/sendMessage", json={"chat_id": 1, "text": "x"}, timeout=30),
+        requests.post(f"{base}/deleteWebhook", json={"drop_pending_updates": True}, timeout=10),
+        requests.get(f"{ops_url(served)}/file/bot{canary}/photos/1.jpg", timeout=30),
+        requests.post(f"{base}/getUpdates", data=b"{not json", timeout=10),
+    ]
+    assert answers[0].status_code == 502  # connection refused, retried, then Bad Gateway
+    metrics = requests.get(f"{ops_url(served)}/metrics", timeout=10).text
+    served.stop()
+    secret_part = canary.split(":")[1]
+    for text in [served.output(), metrics, *(a.text for a in answers)]:
+        assert secret_part not in text

@@ -1,0 +1,125 @@
+"""Unmodified aiogram 3 and python-telegram-bot 22 polling bots behind the appliance (the
+simulator as Telegram): only their API base URL points at the appliance's ops listener."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from core.storage import open_store
+from tests.helpers.proxy_kit import PollStack, poll_stack, text_message
+from tests.helpers.support import ROOT, stop_process, wait_until
+
+FRAMEWORKS = ["aiogram", "ptb"]
+
+
+def start_bot(framework: str, stack: PollStack, log: Path, slow: float = 0.0) -> subprocess.Popen:
+    command = [sys.executable, "-m", "tests.helpers.polling_bot", framework]
+    command += [stack.api_base, stack.token, str(log), str(slow)]
+    output = open(log.with_suffix(".out"), "ab")  # noqa: SIM115 (closed with the process)
+    return subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+
+
+def handled(log: Path) -> list[tuple[int, int, str]]:
+    if not log.exists():
+        return []
+    rows = [line.split(" ", 2) for line in log.read_text().splitlines()]
+    return [(int(u), int(c), t) for u, c, t in rows]
+
+
+def inject_chats(stack: PollStack, per_chat: int, chats: tuple[int, ...]) -> list[dict]:
+    updates = [text_message(chat, f"m{i}") for i in range(per_chat) for chat in chats]
+    return stack.inject(*updates)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_every_update_is_handled_once_in_chat_order_and_replies_reach_telegram(
+    framework, sim, serve, token, tmp_path
+):
+    stack = poll_stack(sim, serve, token)
+    sim.admin.clear_calls(token)
+    bot = start_bot(framework, stack, tmp_path / "handled.log")
+    try:
+        sent = inject_chats(stack, 10, (11, 12, 13))
+        wait_until(lambda: len(handled(tmp_path / "handled.log")) >= 30, timeout=30)
+        wait_until(lambda: len(sim.admin.calls(token, method="sendMessage")) >= 30, timeout=15)
+    finally:
+        stop_process(bot)
+    rows = handled(tmp_path / "handled.log")
+    assert Counter(u for u, _, _ in rows) == Counter(u["update_id"] for u in sent)
+    for chat in (11, 12, 13):
+        assert [t for _, c, t in rows if c == chat] == [f"m{i}" for i in range(10)]
+    methods = Counter(call["method"] for call in sim.admin.calls(token))
+    assert methods["getUpdates"] == methods["deleteWebhook"] == methods["setWebhook"] == 0
+    assert sim.admin.webhook_info(token)["url"].endswith("/webhook/default")
+
+
+# PTB (and aiogram by default) confirm a batch with their next poll right after the fetch,
+# before handling it, exactly as they do with Telegram: that loss is the bot's own offset.
+@pytest.mark.parametrize("framework", ["aiogram"])
+def test_kill_9_between_fetch_and_handling_loses_nothing(framework, sim, serve, token, tmp_path):
+    stack = poll_stack(sim, serve, token)
+    log = tmp_path / "handled.log"
+    slow = start_bot(framework, stack, log, slow=30)
+    try:
+        wait_until(lambda: stack.call("getWebhookInfo").ok, timeout=10)
+        sent = inject_chats(stack, 3, (21, 22))
+        wait_until(lambda: served_all(stack, sent), timeout=15)  # fetched by the slow bot
+    finally:
+        os.kill(slow.pid, signal.SIGKILL)
+        slow.wait(timeout=10)
+    assert handled(log) == []
+    bot = start_bot(framework, stack, log)
+    try:
+        wait_until(lambda: len(handled(log)) >= 6, timeout=30)
+    finally:
+        stop_process(bot)
+    assert sorted(u for u, _, _ in handled(log)) == sorted(u["update_id"] for u in sent)
+
+
+def served_all(stack: PollStack, sent: list[dict]) -> bool:
+    """True once every sent update was handed to the bot and none is confirmed yet."""
+    store = open_store(str(stack.served.db))
+    try:
+        rows = [store.get_update("default", u["update_id"]) for u in sent]
+        if any(row is None for row in rows) or store.unconfirmed_count("default") != len(sent):
+            return False
+        return store.poll_cursor("default").served_through >= max(row["id"] for row in rows)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_rolling_deploy_skips_nothing_and_the_loser_gets_409(
+    framework, sim, serve, token, tmp_path
+):
+    stack = poll_stack(sim, serve, token)
+    old = start_bot(framework, stack, tmp_path / "old.log")
+    new = None
+    try:
+        first = inject_chats(stack, 5, (31, 32))
+        wait_until(lambda: len(handled(tmp_path / "old.log")) >= 10, timeout=30)
+        new = start_bot(framework, stack, tmp_path / "new.log")
+        second = inject_chats(stack, 5, (31, 32))  # while both poll
+        wait_until(lambda: conflict_seen(tmp_path), timeout=30)
+    finally:
+        stop_process(old)
+    try:
+        third = inject_chats(stack, 5, (31, 32))
+        everything = {u["update_id"] for u in first + second + third}
+        both = lambda: handled(tmp_path / "old.log") + handled(tmp_path / "new.log")  # noqa: E731
+        wait_until(lambda: {u for u, _, _ in both()} >= everything, timeout=30)
+    finally:
+        stop_process(new)
+    assert Counter(u for u, _, _ in handled(tmp_path / "new.log"))[third[0]["update_id"]] == 1
+
+
+def conflict_seen(tmp_path: Path) -> bool:
+    text = "".join(p.read_text(errors="replace") for p in tmp_path.glob("*.out"))
+    return "terminated by other getUpdates request" in text
