@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 import time
 
@@ -95,3 +97,17 @@ def test_the_token_never_appears_in_logs_metrics_or_error_bodies(sim, serve, tok
     secret_part = canary.split(":")[1]
     for text in [served.output(), metrics, *(a.text for a in answers)]:
         assert secret_part not in text
+
+
+def test_a_multipart_upload_streams_through_and_a_file_path_is_passed_on(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    data = os.urandom(5 * 1024 * 1024)
+    url = f"{stack.api_base}/bot{token}/sendDocument"
+    files = {"document": ("blob.bin", data, "application/octet-stream")}
+    answer = requests.post(url, data={"chat_id": "9"}, files=files, timeout=60)
+    assert answer.status_code == 200, answer.text
+    recorded = sim.admin.calls(token, method="sendDocument")[-1]["files"]["document"]
+    assert recorded == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    through = requests.get(f"{stack.api_base}/file/bot{token}/documents/1.bin", timeout=10)
+    direct = requests.get(f"{sim.base_url}/file/bot{token}/documents/1.bin", timeout=10)
+    assert (through.status_code, through.content) == (direct.status_code, direct.content)
