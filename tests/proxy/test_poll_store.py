@@ -1,10 +1,10 @@
-"""The getUpdates verbs (core/storage/polling.py) on a real SQLite store."""
+"""The getUpdates verbs (core/storage/polling.py) on a real store, both backends."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.storage import IncomingUpdate, open_store
+from core.storage import IncomingUpdate
 
 NOW = 1_800_000_000.0
 HOUR = 3600.0
@@ -12,10 +12,8 @@ MAX = 1 << 22
 
 
 @pytest.fixture
-def store(tmp_path):
-    opened = open_store(str(tmp_path / "poll.db"))
-    yield opened
-    opened.close()
+def store(poll_store):
+    return poll_store
 
 
 def put(store, update_id: int, at: float = NOW, kind: str = "message", size: int = 10) -> None:
