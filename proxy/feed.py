@@ -36,14 +36,13 @@ WEBHOOK_ACTIVE = (
 
 
 class Feed:
-    """Per process: the wake-up listener, and per bot the anti-busy-loop and 409 pacing."""
+    """Per process: the wake-up listener and the anti-busy-loop; the 409 pacing is the store's."""
 
     def __init__(self, store: PollStore, known: tuple[str, ...], clock: Callable[[], float]):
         self.store = store
         self.known = known
         self.clock = clock
         self.previous: dict[str, Previous] = {}
-        self.next_conflict: dict[str, float] = {}
         self._changed: asyncio.Event | None = None
         self._listener: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -60,11 +59,9 @@ class Feed:
         return await self._serve(bot, request, generation)
 
     async def conflict(self, bot: str, description: str) -> Answer:
-        now = time.monotonic()
-        if now < self.next_conflict.get(bot, 0.0):
+        at_once = await self._call(self.store.pace_conflict, bot, self.clock(), CONFLICT_PACE)
+        if not at_once:
             await asyncio.sleep(CONFLICT_PACE)
-        else:
-            self.next_conflict[bot] = now + CONFLICT_PACE
         return envelope.error(409, description)
 
     async def _apply(self, bot: str, request: PollRequest) -> None:

@@ -87,14 +87,14 @@ class PollVerbs:
     def confirm_all_but(self, bot: str, keep: int, now: float) -> int:
         """Forget all unconfirmed updates but the newest `keep` (a negative offset; 0: all)."""
         newest = (
-            "SELECT MIN(id) FROM (SELECT id FROM updates WHERE bot = ? AND state = ?"
-            " ORDER BY id DESC LIMIT ?) AS kept"
+            "SELECT MIN(update_id) FROM (SELECT update_id FROM updates WHERE bot = ?"
+            " AND state = ? ORDER BY update_id DESC LIMIT ?) AS kept"
         )
         with self.write() as conn:
             if keep <= 0:
                 sql, params = "", (bot, STORED)
             else:
-                sql, params = f" AND id < ({newest})", (bot, STORED, bot, STORED, keep)
+                sql, params = f" AND update_id < ({newest})", (bot, STORED, bot, STORED, keep)
             return conn.execute(
                 "UPDATE updates SET state = ?, delivered_at = ? WHERE bot = ? AND state = ?" + sql,
                 (DELIVERED, now, *params),
@@ -121,6 +121,21 @@ class PollVerbs:
                     (batch[-1].row_id, bot, batch[-1].row_id),
                 )
         return batch
+
+    def pace_conflict(self, bot: str, now: float, every: float) -> bool:
+        """True (and noted) when no 409 was answered at once for `bot` in the last `every` s:
+        shared by every worker, as the poll it ends may be parked in another."""
+        with self.write() as conn:
+            conn.execute(
+                "INSERT INTO poll_cursors (bot) VALUES (?) ON CONFLICT (bot) DO NOTHING", (bot,)
+            )
+            return (
+                conn.execute(
+                    "UPDATE poll_cursors SET conflict_at = ? WHERE bot = ? AND conflict_at <= ?",
+                    (now, bot, now - every),
+                ).rowcount
+                == 1
+            )
 
     def newest_update_id(self, bot: str) -> int | None:
         return self.read("SELECT MAX(update_id) FROM updates WHERE bot = ?", (bot,))[0][0]

@@ -1,5 +1,7 @@
 """One table of getUpdates rules, run against the proxy (a real `serve` in poll mode) and
-against the simulator's own getUpdates (Telegram-faithful): both must answer alike."""
+against the simulator's own getUpdates (Telegram-faithful): both must answer alike. The
+updates are of one chat, which Telegram delivers one at a time, so the appliance commits them
+in update_id order (across chats its queue order is commit order; see docs/proxy.md)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ CASES: list[tuple[str, Callable[[list[int]], dict], list[int]]] = [
 
 def via_proxy(sim, serve, token):
     stack = poll_stack(sim, serve, token)
-    ids = [u["update_id"] for u in stack.inject(*(text_message(c, "x") for c in (1, 2, 3)))]
+    ids = [u["update_id"] for u in stack.inject(*(text_message(1, f"x{i}") for i in range(3)))]
     info = lambda: stack.call("getWebhookInfo").json()["result"]["pending_update_count"]  # noqa: E731
     wait_until(lambda: info() == 3, timeout=10)
     return stack.call, ids
@@ -38,7 +40,8 @@ def via_simulator(sim, serve, token):
         return requests.post(sim.api_url(token, method), json=params, timeout=60)
 
     ids = [
-        u["update_id"] for u in sim.admin.inject(token, *(text_message(c, "x") for c in (1, 2, 3)))
+        u["update_id"]
+        for u in sim.admin.inject(token, *(text_message(1, f"x{i}") for i in range(3)))
     ]
     return call, ids
 

@@ -75,3 +75,9 @@ def test_every_poll_takes_a_new_generation(store):
     first = store.take_poll("default", NOW)
     assert store.take_poll("default", NOW + 1) == first + 1
     assert store.poll_cursor("default").generation == first + 1
+
+
+def test_one_409_at_once_per_pace_whoever_asks(store):
+    assert store.pace_conflict("default", NOW, 3.0) is True
+    assert store.pace_conflict("default", NOW + 1, 3.0) is False
+    assert store.pace_conflict("default", NOW + 3.5, 3.0) is True

@@ -111,3 +111,26 @@ def test_a_multipart_upload_streams_through_and_a_file_path_is_passed_on(sim, se
     through = requests.get(f"{stack.api_base}/file/bot{token}/documents/1.bin", timeout=10)
     direct = requests.get(f"{sim.base_url}/file/bot{token}/documents/1.bin", timeout=10)
     assert (through.status_code, through.content) == (direct.status_code, direct.content)
+
+
+def test_method_names_are_case_insensitive_and_409s_are_paced_3_s_apart(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    assert stack.call("GETUPDATES").json() == {"ok": True, "result": []}
+    ended: dict[str, tuple[int, float]] = {}
+
+    def poll(name: str, offset: int) -> None:
+        answer = stack.call("getUpdates", timeout=20, offset=offset)
+        ended[name] = (answer.status_code, time.monotonic())
+
+    threads = []
+    for index, name in enumerate(("first", "second", "third")):
+        threads.append(threading.Thread(target=poll, args=(name, index + 1)))
+        threads[-1].start()
+        time.sleep(0.5)
+    started = time.monotonic()
+    stack.inject(text_message(3, "end"))
+    for thread in threads:
+        thread.join(timeout=30)
+    assert ended["first"][0] == ended["second"][0] == 409
+    assert ended["third"][0] == 200 and ended["third"][1] - started < 2
+    assert ended["second"][1] - ended["first"][1] >= 2.5  # one immediate 409 per 3 s

@@ -99,6 +99,10 @@ STEPS: list[tuple[str, tuple[str, ...]]] = [
             " generation bigint NOT NULL DEFAULT 0, polled_at double precision)",
         ),
     ),
+    (
+        "proxy.add_conflict_pacing",
+        ("ALTER TABLE poll_cursors ADD COLUMN conflict_at double precision NOT NULL DEFAULT 0",),
+    ),
 ]
 
 

@@ -197,4 +197,10 @@ def create_poll_cursors(db: Database) -> None:
     )
 
 
+@proxy()
+def add_conflict_pacing(db: Database) -> None:
+    # When the last 409 was answered at once: Telegram answers one per 3 s at once, others later.
+    db.execute("ALTER TABLE poll_cursors ADD COLUMN conflict_at REAL NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[Migrations] = [core, monitor, queue, scale, proxy]
