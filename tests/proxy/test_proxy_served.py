@@ -134,3 +134,11 @@ def test_method_names_are_case_insensitive_and_409s_are_paced_3_s_apart(sim, ser
     assert ended["first"][0] == ended["second"][0] == 409
     assert ended["third"][0] == 200 and ended["third"][1] - started < 2
     assert ended["second"][1] - ended["first"][1] >= 2.5  # one immediate 409 per 3 s
+
+
+def test_the_bot_token_not_the_ops_token_opens_the_proxy_paths(sim, serve, token):
+    served = serve({"BOT_TOKEN": token, "API_BASE": sim.base_url, "OPS_TOKEN": "ops-token-1234"})
+    base = ops_url(served)
+    assert requests.get(f"{base}/metrics", timeout=10).status_code == 401
+    assert requests.get(f"{base}/bot{token}/getMe", timeout=10).json()["ok"] is True
+    assert requests.get(f"{base}/bot{token[:-1]}X/getMe", timeout=10).status_code == 401
