@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 # Telegram's own example (core.telegram.org/bots/self-signed) uses a 2048-bit RSA key.
@@ -44,7 +45,7 @@ def read_certificate(path: str | Path) -> x509.Certificate:
         ) from None
 
 
-def read_key(path: str | Path) -> serialization.SSHPrivateKeyTypes:
+def read_key(path: str | Path) -> PrivateKeyTypes:
     data = read_file(path, "private key")
     try:
         return serialization.load_pem_private_key(data, password=None)

@@ -69,5 +69,7 @@ def from_multipart(content_type: str, body: bytes) -> dict[str, str]:
     for part in message.iter_parts() if message.is_multipart() else ():
         name = part.get_param("name", header="content-disposition")
         if name and part.get_filename() is None:
-            values[str(name)] = part.get_payload(decode=True).decode("utf-8", "replace")
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                values[str(name)] = payload.decode("utf-8", "replace")
     return values

@@ -36,7 +36,7 @@ class PublicTLSServer(Server):
         config, loop = self.config, asyncio.get_running_loop()
 
         def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
-            return config.http_protocol_class(
+            return config.http_protocol_class(  # type: ignore[call-arg]
                 config=config,
                 server_state=self.server_state,
                 app_state=self.lifespan.state,
@@ -47,7 +47,7 @@ class PublicTLSServer(Server):
         for sock in sockets or []:
             extra = {"ssl": self.tls.listener, "ssl_shutdown_timeout": SHUTDOWN_SECONDS}
             public = sock.getsockname()[1] == self.public_port
-            server = await loop.create_server(
+            server = await loop.create_server(  # type: ignore[call-overload]
                 create_protocol, sock=sock, backlog=config.backlog, **(extra if public else {})
             )
             self.servers.append(server)
