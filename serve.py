@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.cli import settings_or_exit
+from core.listeners import ops_address
 from core.logs import configure_logging
 from core.storage import StoreError, open_store, redact
 
@@ -66,7 +67,10 @@ def run_serve(args: argparse.Namespace) -> int:
         for name, module in PROCESSES
         if name not in skipped
     ]
-    log.info("serving on http://%s with %d workers", settings.listen, settings.workers)
+    scheme = "https" if settings.tls_cert_file else "http"
+    log.info("serving on %s://%s with %d workers", scheme, settings.listen, settings.workers)
+    if ops_address(settings) != settings.listen:
+        log.info("ops listener (metrics, health, proxy) on http://%s", ops_address(settings))
     try:
         return supervise(children, env)
     finally:
@@ -100,6 +104,8 @@ def supervise(children: list[Child], env: Mapping[str, str], grace_seconds: floa
         for sig in (signal.SIGTERM, signal.SIGINT)
     }
     running: dict[str, subprocess.Popen] = {}
+    # SIGHUP reloads, as for gunicorn itself: its workers restart and read the TLS files again.
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: reload(running))
     try:
         for child in children:
             running[child.name] = subprocess.Popen(child.argv, env=dict(env))
@@ -110,6 +116,13 @@ def supervise(children: list[Child], env: Mapping[str, str], grace_seconds: floa
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 1 if failed else 0
+
+
+def reload(running: dict[str, subprocess.Popen]) -> None:
+    web = running.get("web")
+    if web is not None and web.poll() is None:
+        log.info("SIGHUP: reloading the web workers")
+        web.send_signal(signal.SIGHUP)
 
 
 def wait_for_stop_or_death(running: dict[str, subprocess.Popen], stopping: threading.Event) -> bool:

@@ -5,6 +5,7 @@ handshake without a restart, and clear errors at start for files that cannot ser
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import socket
 import ssl
 import subprocess
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from core.certificates import self_signed
 from core.config import ConfigError
-from tests.helpers.support import ROOT, SECRET, make_update, ops_url
+from tests.helpers.support import ROOT, SECRET, make_update, ops_url, wait_until
 from tests.test_serve import HEADERS, stored_rows
 
 NOW = dt.datetime.now(dt.UTC)
@@ -74,6 +75,22 @@ def test_replaced_certificate_is_served_at_the_next_handshake(serve, tmp_path):
     with requests.Session() as session:
         resp = session.get(served.base_url.replace("http:", "https:") + "/livez", verify=cert)
     assert resp.status_code == 200
+
+
+def test_sighup_to_serve_reloads_the_web_workers_and_keeps_serving(serve, tmp_path):
+    cert, key = write_pair(tmp_path / "tls")
+    served = serve(env=tls_env(cert, key), public_host="0.0.0.0", workers=1)
+    https = served.base_url.replace("http://", "https://")
+    served.process.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP: reloading the web workers" in served.output(), timeout=10)
+    with requests.Session() as session:
+        answer = wait_until(
+            lambda: session.post(
+                f"{https}/webhook/default", json=make_update(8), headers=HEADERS, verify=cert
+            ),
+            timeout=15,
+        )
+    assert answer.status_code == 200 and served.process.poll() is None
 
 
 def start_error(tmp_path: Path, cert: Path, key: Path) -> str:
