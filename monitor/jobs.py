@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core import metrics
+from core.certificates import CertificateError, is_self_signed, read_certificate
 from core.collector import expected_webhook_url
 from core.config import Settings
 from core.storage import ALERT_FIRING, MonitorStore
@@ -128,6 +129,7 @@ def https_bots(ctx: MonitorContext) -> list[str]:
 
 def check_certificates(ctx: MonitorContext, ca_file: str | None = None) -> None:
     """Store each https public URL's certificate expiry (or why it is not valid)."""
+    ca_file = ca_file or self_signed_trust(ctx.settings.tls_cert_file)
     for bot in https_bots(ctx):
         url = ctx.public_url(bot)
         try:
@@ -139,6 +141,17 @@ def check_certificates(ctx: MonitorContext, ca_file: str | None = None) -> None:
             log.warning("certificate check of %s could not connect: %s", bot, exc)
         except Exception:
             log.exception("certificate check of %s failed", bot)
+
+
+def self_signed_trust(cert_file: str) -> str | None:
+    """A self-signed certificate we serve is the one Telegram trusts once it is uploaded
+    (set-webhook does so): verify against it, not against the public CAs."""
+    if not cert_file:
+        return None
+    try:
+        return cert_file if is_self_signed(read_certificate(cert_file)) else None
+    except CertificateError:
+        return None
 
 
 def refresh_alertmanager(ctx: MonitorContext) -> None:

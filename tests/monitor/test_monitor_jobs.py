@@ -4,7 +4,9 @@ check certificates; and what the web's /metrics then exports from the store."""
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import time
+from pathlib import Path
 
 import pytest
 import trustme
@@ -12,6 +14,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
+from core.certificates import self_signed
 from core.config import Secret
 from core.metrics import ALERTS
 from core.storage import AlertState, open_store
@@ -136,3 +139,34 @@ def test_pruning_drops_observations_older_than_the_retention(monitored):
     store.save_observation(observation(now - 60, 2))
     jobs.prune(monitored)
     assert [o.pending_update_count for o in store.recent_observations("default")] == [2]
+
+
+class PemPair:
+    """A certificate and key on disk, configured the way trustme's leaf certificates are."""
+
+    def __init__(self, folder: Path) -> None:
+        pair = self_signed("127.0.0.1", 30, dt.datetime.now(dt.UTC))
+        self.cert, self.key = folder / "cert.pem", folder / "key.pem"
+        self.cert.write_bytes(pair.cert_pem)
+        self.key.write_bytes(pair.key_pem)
+
+    def configure_cert(self, context: ssl.SSLContext) -> None:
+        context.load_cert_chain(self.cert, self.key)
+
+
+@pytest.mark.parametrize("served_by_us", [True, False], ids=["our-tls-files", "someone-else"])
+def test_a_self_signed_certificate_is_judged_against_itself_only_when_it_is_ours(
+    make_settings, tmp_path, served_by_us
+):
+    pair = PemPair(tmp_path)
+    site = TlsSite(pair)  # type: ignore[arg-type]
+    ours = {"tls_cert_file": pair.cert, "tls_key_file": pair.key} if served_by_us else {}
+    settings = make_settings(public_url=site.url("127.0.0.1"), **ours)
+    store = open_store(settings.db)
+    try:
+        jobs.check_certificates(jobs.MonitorContext.build(settings, store))
+        check = store.certificate_check("default")
+    finally:
+        site.stop()
+        store.close()
+    assert (check.error == "") is served_by_us
