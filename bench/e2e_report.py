@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+WARM_UP_TIMEOUT = 30  # seconds bench/e2e_rig.py waits for the warm-up updates at the bot
+
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
@@ -116,6 +118,22 @@ def ingest_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def stuck_rows(rows: list[dict]) -> list[str]:
+    """Rows whose appliance did not even deliver the warm-up: say so, not just 'not in time'."""
+    stuck = [
+        f"{r['bot']} bot, {r['chats']} chats, offered {r['load']}"
+        for r in rows
+        if (r.get("warm_up_s") or 0) >= WARM_UP_TIMEOUT
+    ]
+    if not stuck:
+        return []
+    return [
+        f"**The forwarder delivered nothing** (not even the 20 warm-up updates within "
+        f"{WARM_UP_TIMEOUT} s) in: {'; '.join(stuck)}.",
+        "",
+    ]
+
+
 def markdown(rows: list[dict], args: argparse.Namespace) -> str:
     out = [
         f"Each row {args.duration:g} s of load; drain waited up to {args.drain_timeout:g} s. "
@@ -126,6 +144,7 @@ def markdown(rows: list[dict], args: argparse.Namespace) -> str:
         "|" + "---|" * DELIVERY_HEAD.count(" |"),
         *(delivery_line(r) for r in rows),
         "",
+        *stuck_rows(rows),
         *ingest_table(rows),
         "",
         "How measured: fixed rates from an asyncio loader (64 keep-alive connections, open loop) "

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import requests
+from e2e_report import WARM_UP_TIMEOUT
 from ingest import ROOT, SECRET, Target, free_port, tree_rss_bytes
 
 AGENTS = str(ROOT / "bench" / "e2e_agents.py")
@@ -177,7 +178,7 @@ def warm_up(url: str, bot: Bot | None, base: int) -> float:
         )
         requests.post(url, data=body, headers=headers, timeout=10).raise_for_status()
     started = time.monotonic()
-    deadline = started + 30
+    deadline = started + WARM_UP_TIMEOUT
     while bot and bot.count() < WARM_UP and time.monotonic() < deadline:
         time.sleep(0.05)
     if bot:
