@@ -39,13 +39,14 @@ format: $(VENV)/.dev-deps
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Figures for bench/results/ (about 15 minutes; run on a quiet machine).
+# Figures for bench/results/ (about 25 minutes; run on a quiet machine).
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ingest.py --connections 64 --dup 50 --name ingest-duplicates
 	$(BIN)/python bench/ingest.py --targets tgwebhook --connections 64 --rate 1100 --name ingest-1000rps
 	$(BIN)/python bench/ingest.py --targets tgwebhook --connections 64 --prefill 0,5000000 --name ingest-5m
 	$(BIN)/python bench/alert_latency.py
+	$(BIN)/python bench/e2e.py
 
 # Regenerate grafana/dashboards/*.json from grafana/generate.py (commit the result).
 dashboards: $(VENV)/.deps
