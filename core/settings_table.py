@@ -173,7 +173,7 @@ class Settings:
         "How long an update_id is remembered (>= 25)", 25.0, check=at_least(25)
     )
     payload_retention_hours: float = setting(
-        "Raw body kept this long after delivery", 24.0, check=at_least(0)
+        "Full body kept this long after delivery (0: dropped at once)", 0.0, check=at_least(0)
     )
     store_timeout_seconds: float = setting(
         "Longest wait for the store before answering 503", 5.0, check=at_least(0.05)

@@ -138,7 +138,8 @@ class Courier:
             reply, problem = None, str(exc)
         # The chat stays leased while its reply runs: Telegram runs a webhook reply before
         # it sends the chat's next update.
-        recorded = await self._record(update, DELIVERED_NOW, hold=reply is not None)
+        keep = self.settings.payload_retention_hours > 0
+        recorded = await self._record(update, DELIVERED_NOW, hold=reply is not None, keep_body=keep)
         metrics.FORWARD_ATTEMPTS.labels(update.bot, "delivered").inc()
         if not recorded.fenced:
             log.warning(

@@ -41,6 +41,10 @@ class PolledUpdate:
 CURSOR_COLUMNS = "bot, served_through, allowed_updates, allowed_since, generation, polled_at"
 
 
+# Privacy: confirming drops the body in the same statement (the bot has it now).
+CONFIRM = "UPDATE updates SET state = ?, delivered_at = ?, body = NULL WHERE bot = ? AND state = ?"
+
+
 class PollVerbs:
     """Mixed into SqliteStore and PostgresStore; uses their `read` and `write`."""
 
@@ -78,8 +82,7 @@ class PollVerbs:
         """Forget the served updates with update_id < offset (Telegram's offset semantics)."""
         with self.write() as conn:
             return conn.execute(
-                "UPDATE updates SET state = ?, delivered_at = ? WHERE bot = ? AND state = ?"
-                " AND update_id < ? AND id <= (SELECT served_through FROM poll_cursors"
+                CONFIRM + " AND update_id < ? AND id <= (SELECT served_through FROM poll_cursors"
                 " WHERE bot = ?)",
                 (DELIVERED, now, bot, STORED, offset, bot),
             ).rowcount
@@ -96,7 +99,7 @@ class PollVerbs:
             else:
                 sql, params = f" AND update_id < ({newest})", (bot, STORED, bot, STORED, keep)
             return conn.execute(
-                "UPDATE updates SET state = ?, delivered_at = ? WHERE bot = ? AND state = ?" + sql,
+                CONFIRM + sql,
                 (DELIVERED, now, *params),
             ).rowcount
 

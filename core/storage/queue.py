@@ -51,15 +51,12 @@ ADVANCE = (
 FENCE = " WHERE id = :id AND claimed_by = :owner"
 FREE = ", claimed_until = NULL, claimed_by = NULL"
 # Outcome kinds and what each writes (fenced by the claimer; a stale claimer changes nothing).
-DELIVERED_NOW, RETRY, DEAD_NOW, RELEASE, UNCLAIM = (
-    "delivered",
-    "retry",
-    "dead",
-    "release",
-    "unclaim",
-)
+DELIVERED_NOW, RETRY, DEAD_NOW = "delivered", "retry", "dead"
+RELEASE, UNCLAIM = "release", "unclaim"
+# Privacy: the delivery's own statement drops the body unless PAYLOAD_RETENTION_HOURS keeps it.
+DROP_BODY = " body = NULL,"
 RECORD = {
-    DELIVERED_NOW: f"UPDATE updates SET state = '{DELIVERED}', delivered_at = :now,"
+    DELIVERED_NOW: f"UPDATE updates SET state = '{DELIVERED}', delivered_at = :now,{DROP_BODY}"
     f" attempts = attempts + 1{FREE}{FENCE} AND state = '{DELIVERING}'",
     RETRY: f"UPDATE updates SET state = '{PENDING}', attempts = attempts + 1,"
     f" next_attempt_at = :next, last_error = :error{FREE}{FENCE} AND state = '{DELIVERING}'",
@@ -90,6 +87,7 @@ class Outcome:
     bot: str = ""  # with chat_key: the chat to advance in
     chat_key: str = ""
     advance_until: float | None = None
+    keep_body: bool = False  # DELIVERED_NOW: the retention window keeps the full body
 
 
 @dataclass(frozen=True)
@@ -104,6 +102,8 @@ def apply_outcomes(conn: Any, outcomes: list[Outcome]) -> list[Recorded]:
 
 def apply_outcome(conn: Any, outcome: Outcome) -> Recorded:
     sql = HOLD if outcome.hold and outcome.kind == DELIVERED_NOW else RECORD[outcome.kind]
+    if outcome.keep_body:  # only a delivery drops a body
+        sql = sql.replace(DROP_BODY, "")
     params = {
         "id": outcome.row_id,
         "owner": outcome.owner,
@@ -261,7 +261,7 @@ class QueueVerbs:
     def drop_dead(self, ids: Sequence[int] | None, bot: str | None = None) -> int:
         """Give up on dead letters: kept as `stored` (still deduplicated), never forwarded."""
         return self._change_dead(
-            f"state = '{STORED}', last_error = 'dropped from the dead-letter queue: '"
+            f"state = '{STORED}', body = NULL, last_error = 'dropped from the dead-letter queue: '"
             " || COALESCE(last_error, '')",
             (),
             ids,

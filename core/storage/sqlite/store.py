@@ -62,6 +62,7 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs):
         conn.execute("PRAGMA journal_mode=WAL")  # may wait for a lock: still under the timeout
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")  # a dropped body is zeroed, not left in free space
         if write:
             conn.execute("PRAGMA busy_timeout=0")
         conn.row_factory = sqlite3.Row
