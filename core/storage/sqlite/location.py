@@ -10,11 +10,10 @@ it is usually a typo or an unmounted volume, and creating the whole path would h
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from core.storage.model import StoreMisconfigured
-
-HEADER = b"SQLite format 3\x00"
 
 
 def check_location(path: str) -> None:
@@ -40,12 +39,22 @@ def check_file(file: Path) -> None:
         return
     if file.is_dir():
         raise StoreMisconfigured(f"{file} is a directory, not an SQLite database")
-    try:
-        with open(file, "rb") as handle:
-            header = handle.read(len(HEADER))
-    except OSError as exc:
-        raise StoreMisconfigured(f"cannot read {file}: {exc}") from exc
-    if header and header != HEADER:  # an empty file is a new database
+    if file.stat().st_size and not is_database(file):  # an empty file is a new database
         raise StoreMisconfigured(f"{file} is not an SQLite database")
     if not os.access(file, os.W_OK):
         raise StoreMisconfigured(f"{file} is not writable by this process")
+
+
+def is_database(file: Path) -> bool:
+    """Asked through SQLite, never by opening the file ourselves: closing any descriptor of a
+    file drops every POSIX lock this process holds on it, including those of its open SQLite
+    connections (SQLite's own connections know this and keep descriptors until it is safe)."""
+    try:
+        conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            conn.execute("PRAGMA schema_version")
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return exc.sqlite_errorcode != sqlite3.SQLITE_NOTADB
+    return True
