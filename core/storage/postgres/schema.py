@@ -103,6 +103,13 @@ STEPS: list[tuple[str, tuple[str, ...]]] = [
         "proxy.add_conflict_pacing",
         ("ALTER TABLE poll_cursors ADD COLUMN conflict_at double precision NOT NULL DEFAULT 0",),
     ),
+    (
+        "privacy.create_privacy_audit",
+        (
+            "CREATE TABLE privacy_audit (id bigserial PRIMARY KEY, at double precision NOT NULL,"
+            " scope text NOT NULL, rows_removed bigint NOT NULL, bodies_removed bigint NOT NULL)",
+        ),
+    ),
 ]
 
 

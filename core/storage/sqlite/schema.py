@@ -203,4 +203,16 @@ def add_conflict_pacing(db: Database) -> None:
     db.execute("ALTER TABLE poll_cursors ADD COLUMN conflict_at REAL NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: list[Migrations] = [core, monitor, queue, scale, proxy]
+privacy = Migrations("tgwebhook.privacy")
+
+
+@privacy()
+def create_privacy_audit(db: Database) -> None:
+    # What was erased, when and how much; never whom: naming them would defeat the erasure.
+    db.execute(
+        "CREATE TABLE privacy_audit (id INTEGER PRIMARY KEY, at REAL NOT NULL,"
+        " scope TEXT NOT NULL, rows_removed INTEGER NOT NULL, bodies_removed INTEGER NOT NULL)"
+    )
+
+
+MIGRATIONS: list[Migrations] = [core, monitor, queue, scale, proxy, privacy]
