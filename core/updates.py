@@ -14,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+TAG_LIKE = re.compile(r"[a-z_]{1,32}")
+
 SPEC_PATH = Path(__file__).parent / "data" / "api.min.json"
 MAX_UPDATE_ID = 2**31 - 1
 MAX_DEPTH = 48
@@ -228,9 +230,14 @@ def check_union(
         if tag not in value:
             return [f"{where}.{tag}: required"]
         if not isinstance(value[tag], str) or value[tag] not in table:
-            return [f"{where}.{tag}: {value[tag]!r} is not one of {sorted(table)}"]
+            return [f"{where}.{tag}: {shown_tag(value[tag])} is not one of {sorted(table)}"]
         alternatives = table[value[tag]]
     return check_value(value, alternatives, where, schema, depth + 1, memo)
+
+
+def shown_tag(value: Any) -> str:
+    # Deviations are logged: quote a value only when it looks like a tag, never free text.
+    return repr(value) if isinstance(value, str) and TAG_LIKE.fullmatch(value) else "a value"
 
 
 def check_object(

@@ -101,14 +101,16 @@ class GroupWriter:
             results = self._commit(conn, [params for params, _ in batch])
         except Exception as exc:  # the edge of this thread: fail the batch, keep running
             unreachable = isinstance(exc, StoreUnreachable)
+            # A PostgreSQL error's DETAIL lines may quote the failing row, body included.
+            reason = (str(exc).strip().splitlines() or [""])[0]
             if not unreachable:  # an outage was logged once, when it began
-                log.warning("store write failed: %s", exc)
+                log.warning("store write failed: %s", reason)
             if conn is not None:
                 conn.close()  # a broken connection (server restarted) is replaced next batch
             kind = StoreUnreachable if unreachable else StoreError
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(kind(f"store write failed: {exc}"))
+                    future.set_exception(kind(f"store write failed: {reason}"))
             return None
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
