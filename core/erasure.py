@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from core.privacy import Subject, names
+from core.privacy import Subject, keyed, names
 from core.storage import StoreError, open_store, redact
 from core.storage import privacy as store_privacy
 
@@ -44,13 +44,16 @@ def run_forget(args: argparse.Namespace) -> int:
     except (StoreError, OSError) as exc:
         raise SystemExit(f"tgwebhook: cannot open the store {redact(settings.db)}: {exc}") from None
     try:
-        return forget(store, subject, args.dry_run, args.yes)
+        key = settings.chat_key_hmac_key.reveal()
+        return forget(store, subject, args.dry_run, args.yes, key)
     finally:
         store.close()
 
 
-def forget(store, subject: Subject, dry_run: bool, yes: bool) -> int:
-    found = store_privacy.find_rows(store, subject.key, lambda body: names(body, subject))
+def forget(store, subject: Subject, dry_run: bool, yes: bool, key: str = "") -> int:
+    """`key`: TGWEBHOOK_CHAT_KEY_HMAC_KEY, under which the chat key column was written."""
+    stored_key = keyed(subject.key, key)
+    found = store_privacy.find_rows(store, stored_key, lambda body: names(body, subject))
     print(
         f"{len(found.ids)} stored update(s) name this {subject.kind}: {found.bodies} with a body,"
         f" {found.waiting} not delivered yet"

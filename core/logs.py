@@ -28,6 +28,7 @@ class RedactSecrets(logging.Filter):
 
 def known_secrets(settings: Settings) -> list[str]:
     values = [settings.alert_telegram_token.reveal(), settings.smtp_url.reveal()]
+    values.append(settings.chat_key_hmac_key.reveal())
     for bot in settings.bots.values():
         values += [bot.token.reveal(), bot.secret_token.reveal(), bot.forward_secret_token.reveal()]
     return values

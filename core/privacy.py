@@ -9,6 +9,8 @@ message that merely quotes the number from being erased.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,3 +54,11 @@ def ids_in(value: Any) -> Iterator[Any]:
     elif isinstance(value, list):
         for inner in value:
             yield from ids_in(inner)
+
+
+def keyed(chat_key: str, key: str) -> str:
+    """The chat key as stored: with TGWEBHOOK_CHAT_KEY_HMAC_KEY set, an HMAC-SHA256 of it, so
+    rows still group by chat (per-chat order holds) without saying which chat."""
+    if not key:
+        return chat_key
+    return "h:" + hmac.new(key.encode(), chat_key.encode(), hashlib.sha256).hexdigest()[:32]

@@ -172,9 +172,8 @@ class Settings:
     dedup_retention_hours: float = setting(
         "How long an update_id is remembered (>= 25)", 25.0, check=at_least(25)
     )
-    payload_retention_hours: float = setting(
-        "Full body kept this long after delivery (0: dropped at once)", 0.0, check=at_least(0)
-    )
+    payload_retention_hours: float = setting("Body kept after delivery (h)", 0.0, check=at_least(0))
+    chat_key_hmac_key: Secret = setting("HMAC key for chat keys at rest", "", secret=True)
     store_timeout_seconds: float = setting(
         "Longest wait for the store before answering 503", 5.0, check=at_least(0.05)
     )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from core import metrics
 from core.config import Settings
 from core.metrics import REQUEST_OUTCOMES
+from core.privacy import keyed
 from core.storage import IncomingUpdate, IngestStore, StoreError
 from core.updates import Schema, UpdateInfo
 from receiver.parsing import Rejected, is_json_content_type, parse_update
@@ -75,6 +76,7 @@ class Pipeline:
         self.allowed = parse_networks(settings.allowed_networks)
         self.proxies = parse_networks(settings.trusted_proxies)
         self.retry_after = (("Retry-After", str(settings.retry_after_seconds)),)
+        self.chat_key_key = settings.chat_key_hmac_key.reveal()
         types = (*schema.update_types, "unknown")
         # Label lookups cost as much as the rest of the hot path: resolve the children once.
         self.requests = {
@@ -141,7 +143,13 @@ class Pipeline:
     def admit(self, bot: str, body: bytes) -> tuple[IncomingUpdate, UpdateInfo]:
         _, info = parse_update(body, self.schema)
         update = IncomingUpdate(
-            bot, info.update_id, info.type, info.chat_key, body, time.time(), info.conforms
+            bot,
+            info.update_id,
+            info.type,
+            keyed(info.chat_key, self.chat_key_key),
+            body,
+            time.time(),
+            info.conforms,
         )
         return update, info
 
