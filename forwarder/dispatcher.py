@@ -154,15 +154,20 @@ class Dispatcher:
                     self._inline.close()
 
     async def _deliver_until_stopped(self, courier: Courier) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
+            # The safety net counts from this round's start, whatever the rest of the turn
+            # waits for (a slow store, the look-ahead): the next round is at most one poll away.
+            poll_at = loop.time() + self.poll_seconds
             try:
                 claimed = await self._claim_round(courier)
             except Exception:  # the edge: log and keep delivering, never take serve down
                 log.exception("claim round failed")
                 claimed = 1  # no idle look-ahead after a failure; retry at the next wake-up
             idle = not claimed and not any(self.in_flight.values())
-            await self._sleep(await self._idle_until() if idle else math.inf)
+            due = await self._idle_until(poll_at) if idle else math.inf
+            await self._sleep(min(due - self.clock(), poll_at - loop.time()))
 
     async def _claim_round(self, courier: Courier) -> int:
         now = self.clock()
@@ -190,8 +195,16 @@ class Dispatcher:
             self._starved |= len(updates) == free
         return claimed
 
-    async def _idle_until(self) -> float:
-        """Nothing was due: when will something be (a retry or lease of any forwarder)?"""
+    async def _idle_until(self, poll_at: float) -> float:
+        """Nothing was due: when will something be (a retry or lease of any forwarder)? Only a
+        shortcut, so a store slower than the poll interval just goes without it."""
+        left = poll_at - asyncio.get_running_loop().time()
+        try:
+            return await asyncio.wait_for(self._look_ahead(), max(0.0, left))
+        except TimeoutError:
+            return self._due
+
+    async def _look_ahead(self) -> float:
         due = self._due
         for bot in self.bots:
             try:
@@ -201,8 +214,9 @@ class Dispatcher:
             due = min(due, when if when is not None else math.inf)
         return due
 
-    async def _sleep(self, due: float) -> None:
-        timeout = max(0.0, min(self.poll_seconds, due - self.clock(), self._due - self.clock()))
+    async def _sleep(self, seconds: float) -> None:
+        """Until woken, for at most `seconds` (the poll) and no later than a retry we scheduled."""
+        timeout = max(0.0, min(seconds, self._due - self.clock()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
