@@ -19,8 +19,16 @@ from concurrent.futures import Executor
 
 from core import metrics
 from core.config import Settings
-from core.storage import QueuedUpdate, StoreError
-from core.storage.queue import DEAD_NOW, DELIVERED_NOW, RELEASE, RETRY, Outcome, Recorded
+from core.storage import (
+    DEAD_NOW,
+    DELIVERED_NOW,
+    RELEASE,
+    RETRY,
+    Outcome,
+    QueuedUpdate,
+    Recorded,
+    StoreError,
+)
 from core.telegram import TelegramClient, TelegramError
 from forwarder import policy
 from forwarder.outage import OutageWatch

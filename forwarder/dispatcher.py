@@ -22,8 +22,7 @@ from typing import Any
 
 from core.config import Settings
 from core.identity import is_dead_here, process_identity
-from core.storage import QueuedUpdate, QueueStore, StoreError, StoreUnreachable
-from core.storage.queue import UNCLAIM, Outcome
+from core.storage import UNCLAIM, Outcome, QueuedUpdate, QueueStore, StoreError, StoreUnreachable
 from forwarder.courier import Courier
 from forwarder.outage import OutageWatch
 from forwarder.outbox import Outbox

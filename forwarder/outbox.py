@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from core.storage import QueueStore, StoreError
-from core.storage.queue import Outcome, Recorded
+from core.storage import Outcome, QueueStore, Recorded, StoreError
 
 
 class Outbox:

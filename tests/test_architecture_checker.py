@@ -16,6 +16,8 @@ FORBIDDEN = [
     ("imports", "grafana/panels.py", "from simulator.demo import cli\n"),
     ("imports", "simulator/server.py", "import app\n"),
     ("imports", "newpart/thing.py", "import os\n"),
+    ("storage_seam", "forwarder/courier.py", "from core.storage.queue import Outcome\n"),
+    ("storage_seam", "app.py", "from core.storage.sqlite.store import SqliteStore\n"),
     ("sql", "receiver/pipeline.py", 'Q = "SELECT id FROM updates WHERE bot = ?"\n'),
     ("sql", "forwarder/courier.py", 'def f(t):\n    return f"UPDATE {t} SET state = 1"\n'),
     ("sql", "ops/views.py", 'conn.execute("DELETE FROM updates")\n'),
@@ -55,6 +57,8 @@ FORBIDDEN = [
 ALLOWED = [
     ("imports", "app.py", "from receiver.security import is_secret_valid\nimport monitor\n"),
     ("imports", "receiver/pipeline.py", "from core.storage import StoreError\nimport json\n"),
+    ("storage_seam", "forwarder/courier.py", "from core.storage import Outcome\n"),
+    ("storage_seam", "core/storage/sqlite/store.py", "from core.storage.queue import QueueVerbs\n"),
     ("imports", "monitor/commands/cli.py", "from ..rules import evaluate\nimport gunicorn\n"),
     ("imports", "bench/e2e.py", "from simulator.demo import cli\n"),
     ("sql", "core/storage/queue.py", 'Q = "SELECT id FROM updates WHERE bot = ?"\n'),

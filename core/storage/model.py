@@ -194,3 +194,35 @@ class ChatHead:
 
     waiting: int
     head: QueuedUpdate
+
+
+# Outcome kinds a claimer reports (core/storage/queue.py says what each writes).
+DELIVERED_NOW, RETRY, DEAD_NOW = "delivered", "retry", "dead"
+RELEASE, UNCLAIM = "release", "unclaim"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed update, written by its claimer `owner`.
+
+    With `advance_until`, the chat's next head is leased to the same owner in the same
+    transaction (returned in `Recorded.next`), so a busy chat costs one write per update.
+    """
+
+    kind: str  # DELIVERED_NOW, RETRY, DEAD_NOW, RELEASE or UNCLAIM
+    row_id: int
+    owner: str
+    now: float
+    hold: bool = False  # DELIVERED_NOW: keep the chat leased until RELEASE (webhook reply)
+    next_attempt_at: float | None = None  # RETRY
+    error: str = ""
+    bot: str = ""  # with chat_key: the chat to advance in
+    chat_key: str = ""
+    advance_until: float | None = None
+    keep_body: bool = False  # DELIVERED_NOW: the retention window keeps the full body
+
+
+@dataclass(frozen=True)
+class Recorded:
+    fenced: bool  # False: the lease had run out and another claimer owns the chat now
+    next: QueuedUpdate | None = None

@@ -93,6 +93,7 @@ class PollVerbs:
             "SELECT MIN(update_id) FROM (SELECT update_id FROM updates WHERE bot = ?"
             " AND state = ? ORDER BY update_id DESC LIMIT ?) AS kept"
         )
+        params: tuple[object, ...]
         with self.write() as conn:
             if keep <= 0:
                 sql, params = "", (bot, STORED)

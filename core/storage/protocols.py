@@ -208,5 +208,3 @@ class PollStore(BaseStore, Protocol):
 
 class Store(IngestStore, QueueStore, MonitorStore, StatusStore, LeaseStore, PollStore, Protocol):
     """All of it: what `open_store` returns, for wiring and the commands that span roles."""
-
-    def migrate(self) -> None: ...

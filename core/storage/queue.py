@@ -11,10 +11,24 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any
 
-from core.storage.model import DEAD, DELIVERED, DELIVERING, PENDING, STORED, ChatHead, QueuedUpdate
+from core.storage.model import (
+    DEAD,
+    DEAD_NOW,
+    DELIVERED,
+    DELIVERED_NOW,
+    DELIVERING,
+    PENDING,
+    RELEASE,
+    RETRY,
+    STORED,
+    UNCLAIM,
+    ChatHead,
+    Outcome,
+    QueuedUpdate,
+    Recorded,
+)
 
 # Spelled exactly as in the partial index `updates_active`, so SQLite can use it.
 ACTIVE = f"state IN ('{PENDING}', '{DELIVERING}')"
@@ -50,9 +64,7 @@ ADVANCE = (
 )
 FENCE = " WHERE id = :id AND claimed_by = :owner"
 FREE = ", claimed_until = NULL, claimed_by = NULL"
-# Outcome kinds and what each writes (fenced by the claimer; a stale claimer changes nothing).
-DELIVERED_NOW, RETRY, DEAD_NOW = "delivered", "retry", "dead"
-RELEASE, UNCLAIM = "release", "unclaim"
+# What each outcome kind writes (fenced by the claimer; a stale claimer changes nothing).
 # Privacy: the delivery's own statement drops the body unless PAYLOAD_RETENTION_HOURS keeps it.
 DROP_BODY = " body = NULL,"
 RECORD = {
@@ -67,33 +79,6 @@ RECORD = {
     UNCLAIM: f"UPDATE updates SET state = '{PENDING}'{FREE}{FENCE} AND state = '{DELIVERING}'",
 }
 HOLD = RECORD[DELIVERED_NOW].replace(FREE, "")  # the chat stays ours while its reply runs
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one claimed update, written by its claimer `owner`.
-
-    With `advance_until`, the chat's next head is leased to the same owner in the same
-    transaction (returned in `Recorded.next`), so a busy chat costs one write per update.
-    """
-
-    kind: str  # DELIVERED_NOW, RETRY, DEAD_NOW, RELEASE or UNCLAIM
-    row_id: int
-    owner: str
-    now: float
-    hold: bool = False  # DELIVERED_NOW: keep the chat leased until RELEASE (webhook reply)
-    next_attempt_at: float | None = None  # RETRY
-    error: str = ""
-    bot: str = ""  # with chat_key: the chat to advance in
-    chat_key: str = ""
-    advance_until: float | None = None
-    keep_body: bool = False  # DELIVERED_NOW: the retention window keeps the full body
-
-
-@dataclass(frozen=True)
-class Recorded:
-    fenced: bool  # False: the lease had run out and another claimer owns the chat now
-    next: QueuedUpdate | None = None
 
 
 def apply_outcomes(conn: Any, outcomes: list[Outcome]) -> list[Recorded]:
