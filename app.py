@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python app.py",
-        description="tgwebhook: a reliability and observability appliance for Telegram bot webhooks.",
+        description=(
+            "tgwebhook: a reliability and observability appliance for Telegram bot webhooks."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in CLI_MODULES:

@@ -67,7 +67,8 @@ def cell(value: object, digits: int = 1) -> str:
 
 DELIVERY_HEAD = (
     "| bot | path | chats | offered/s | acked/s | delivered/s (during load) | added lag p50 / p99 /"
-    " max ms | per metric p50 / p99 ms | send->bot p50 / p99 ms | queue at end of load | drain s | lost | dup | order"
+    " max ms | per metric p50 / p99 ms | send->bot p50 / p99 ms"
+    " | queue at end of load | drain s | lost | dup | order"
     " violations | forwarder CPU us/update | RSS MB | load avg |"
 )
 

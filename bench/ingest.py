@@ -251,8 +251,10 @@ def markdown(rows: list[dict]) -> str:
             for p in peers
         )
         lines.append(
-            f"| {r['target']} | {r.get('retained', 0)} | {r['connections']} | {r['dup_percent']} | {r['offered_rate']} | "
-            f"{r['updates_per_s']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['errors']} | "
+            f"| {r['target']} | {r.get('retained', 0)} | {r['connections']} | "
+            f"{r['dup_percent']} | {r['offered_rate']} | "
+            f"{r['updates_per_s']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['max_ms']:.1f} | {r['errors']} | "
             f"{r['peak_rss_mb']} | {r['server_cpu_us_per_update']} |{ratios}"
         )
     return "\n".join(lines)

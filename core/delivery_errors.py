@@ -7,7 +7,9 @@ import re
 ADVICE = {
     "app_5xx": "Your webhook answered 5xx: check the appliance's /health and logs.",
     "timeout": "Telegram gave up waiting: something between Telegram and the appliance is slow.",
-    "auth": "Answered 401/403: the secret token Telegram sends no longer matches; re-run set-webhook.",
+    "auth": (
+        "Answered 401/403: the secret token Telegram sends no longer matches; re-run set-webhook."
+    ),
     "not_found": "Answered 404: the webhook path or bot name is wrong; re-run set-webhook.",
     "bad_request": "Answered another 4xx: check the proxy in front of the appliance.",
     "tls": "TLS failed: check the certificate chain and host name (python app.py doctor).",

@@ -24,7 +24,7 @@ VERSION = "0.1.0"
 # Ack latency is milliseconds when healthy; the tail buckets catch lock waits and timeouts.
 ACK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 FORWARD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-# What the appliance adds (ack -> bot 2xx): ~1 ms when the chat is free, up to a minute in a backlog.
+# What the appliance adds (ack -> bot 2xx): ~1 ms when the chat is free, a minute in a backlog.
 LAG_BUCKETS = (0.001, 0.0025, *FORWARD_BUCKETS)
 
 REQUEST_OUTCOMES = (

@@ -1,5 +1,6 @@
 """The update model: what type an update is, which chat it belongs to, and how it deviates
-from the Bot API spec (core/data/api.min.json, Bot API 10.1, MIT, see LICENSE.telegram-bot-api-spec).
+from the Bot API spec (core/data/api.min.json, Bot API 10.1, MIT: see
+LICENSE.telegram-bot-api-spec).
 
 Deviations are reported, never rejected: Telegram adds types and fields, and a webhook that
 answers non-2xx makes Telegram retry the same update until it expires.

@@ -1,1 +1,1 @@
-"""The one scheduler process: polls getWebhookInfo, judges it, raises alerts (see docs/monitor.md)."""
+"""The one scheduler process: polls getWebhookInfo, judges, raises alerts (docs/monitor.md)."""

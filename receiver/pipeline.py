@@ -109,7 +109,7 @@ class Pipeline:
         try:
             # Telegram's updates are far below the limit: 413, and unread when the length says so.
             body = await self.read(request)
-            # Telegram always sends an object with an update_id: anything else is not an update, 400.
+            # Telegram always sends an object with an update_id: anything else is a 400.
             update, info = self.admit(bot, body)
             # Telegram re-delivers until it sees a 2xx: the atomic claim makes a repeat a duplicate.
             is_new = await self.store.record_update_async(update, forward=self.forwards(bot))

@@ -1,4 +1,5 @@
-"""CLI: python -m simulator --host 127.0.0.1 --port 8081 [--time-factor 1.0] [--local] [--traffic ...]"""
+"""CLI: python -m simulator --host 127.0.0.1 --port 8081 [--time-factor 1.0] [--local]
+[--traffic ...]"""
 
 from __future__ import annotations
 

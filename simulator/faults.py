@@ -1,4 +1,5 @@
-"""Injected Bot API faults: errors (429 with retry_after, 401, 5xx ...), delays, dropped connections.
+"""Injected Bot API faults: errors (429 with retry_after, 401, 5xx ...), delays, dropped
+connections.
 
 A fault matches a method name (case-insensitive, "*" for all) and optionally one token. Every
 matching fault applies and uses up one of its `times` (None = forever): delays add up, the first

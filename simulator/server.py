@@ -1,4 +1,5 @@
-"""The simulator's aiohttp application: the Bot API under /bot<token>/<method>, admin under /admin."""
+"""The simulator's aiohttp application: the Bot API under /bot<token>/<method>, admin under
+/admin."""
 
 from __future__ import annotations
 

@@ -80,7 +80,7 @@ class IngestVerbs:
 
     # -- health ------------------------------------------------------------------------
     def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]:
-        """Per-bot queue figures, each from an index (scrapes must stay cheap at millions of rows)."""
+        """Per-bot queue figures, each from an index (scrapes stay cheap at millions of rows)."""
         return [self._queue_stats(bot, now) for bot in bots]
 
     def _queue_stats(self, bot: str, now: float) -> QueueStats:

@@ -121,7 +121,8 @@ class MonitorVerbs:
         """
         with self.write() as conn:
             conn.execute(
-                "INSERT INTO alert_states (bot, alert, state) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO alert_states (bot, alert, state) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (transition.bot, transition.alert, AlertStatus.OK),
             )
             if not self._move_state(conn, transition, expected_version):

@@ -151,7 +151,8 @@ class QueueVerbs:
         if not candidates:
             return []
         claim = (
-            f"UPDATE updates SET state = '{DELIVERING}', claimed_until = :until, claimed_by = :owner"
+            f"UPDATE updates SET state = '{DELIVERING}', claimed_until = :until,"
+            " claimed_by = :owner"
             f" WHERE id = :id AND {DUE} AND {IS_HEAD} AND {CHAT_FREE}"
             f" RETURNING {COLUMNS}, body"
         )

@@ -233,7 +233,8 @@ def verdict(demo: Demo, scenario: Scenario | None, args: argparse.Namespace) -> 
     fired, resolved = demo.inbox.fired(scenario.alert), demo.inbox.resolved(scenario.alert)
     print(
         f"scenario {args.scenario}: alert {scenario.alert} "
-        f"{'fired' if fired else 'did NOT fire'} and {'resolved' if resolved else 'did NOT resolve'}",
+        f"{'fired' if fired else 'did NOT fire'} and "
+        f"{'resolved' if resolved else 'did NOT resolve'}",
         flush=True,
     )
     return 0 if fired and resolved else 1

@@ -14,7 +14,7 @@ ACCEPTED = ("accepted", "unknown_type", "schema_deviation")
 
 
 class AlertInbox:
-    """Receives the appliance's generic-webhook alert notifications (TGWEBHOOK_ALERT_WEBHOOK_URL)."""
+    """Receives the appliance's generic-webhook alert notifications (ALERT_WEBHOOK_URL)."""
 
     def __init__(self, port: int) -> None:
         self.port = port

@@ -15,7 +15,10 @@ from tests.helpers.support import wait_until
 def test_an_update_reaches_the_bot_exactly_as_telegram_sends_it(
     queue_store, backend, forward_settings, run_dispatcher
 ):
-    raw = b'{"update_id": 41,  "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "\\u00e9"}}'
+    raw = (
+        b'{"update_id": 41,  "message": {"message_id": 1, "date": 1,'
+        b' "chat": {"id": 5, "type": "private"}, "text": "\\u00e9"}}'
+    )
     queue_store.record_update(
         IncomingUpdate("default", 41, "message", "5", raw, time.time(), True), forward=True
     )

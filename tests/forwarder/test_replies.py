@@ -1,4 +1,5 @@
-"""Webhook-reply bodies as bots really send them: JSON (grammY, Telegraf), form, multipart (aiogram)."""
+"""Webhook-reply bodies as bots really send them: JSON (grammY, Telegraf), form, multipart
+(aiogram)."""
 
 from __future__ import annotations
 

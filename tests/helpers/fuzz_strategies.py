@@ -221,7 +221,10 @@ def id_bodies(draw) -> bytes:
 @st.composite
 def duplicate_key_bodies(draw) -> bytes:
     first, second = draw(odd_update_ids), draw(odd_update_ids)
-    return f'{{"update_id": {json.dumps(first)}, "message": {{}}, "update_id": {json.dumps(second)}}}'.encode()
+    body = (
+        f'{{"update_id": {json.dumps(first)}, "message": {{}}, "update_id": {json.dumps(second)}}}'
+    )
+    return body.encode()
 
 
 @st.composite

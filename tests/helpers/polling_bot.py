@@ -4,8 +4,9 @@ its API base URL, run as its own process so a test can kill -9 it.
     python -m tests.helpers.polling_bot aiogram|ptb API_BASE TOKEN LOG [SLOW_SECONDS]
 
 Each handled message appends "update_id chat_id text" to LOG (flushed at once), then the bot
-replies with sendMessage. SLOW_SECONDS delays handling after the fetch (for kill -9 tests; aiogram only then handles a
-batch before it polls again, so the batch is unconfirmed while it is handled).
+replies with sendMessage. SLOW_SECONDS delays handling after the fetch (for kill -9 tests;
+aiogram only then handles a batch before it polls again, so the batch is unconfirmed while it
+is handled).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def test_demo_is_healthy_within_30_s_and_counts_grow():
     reader.start()
     try:
         base = f"http://127.0.0.1:{port}"
-        # "warn" (200) comes first, until the monitor's first poll: the promise is "pass" within 30 s.
+        # "warn" (200) comes first, until the monitor's first poll: "pass" is promised within 30 s.
         health = wait_until(lambda: passing(base + "/health"), timeout=30, interval=0.5)
         assert health["status"] == "pass"
         first = requests.get(base + "/metrics", timeout=5).text
