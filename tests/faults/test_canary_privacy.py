@@ -16,7 +16,6 @@ import pytest
 from core.logs import FORMAT
 from core.storage import DELIVERED
 from forwarder.dispatcher import Dispatcher
-from tests.helpers.fault_kit import BotBackend
 from tests.helpers.forward_kit import states
 from tests.helpers.support import make_update, wait_until
 
@@ -71,13 +70,6 @@ def debug_log() -> Iterator[Lines]:
     yield lines
     root.removeHandler(lines)
     root.setLevel(level)
-
-
-@pytest.fixture
-def bot_backend() -> Iterator[BotBackend]:
-    backend = BotBackend()
-    yield backend
-    backend.close()
 
 
 @pytest.fixture
