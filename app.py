@@ -124,7 +124,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # Packages whose `cli.register(subparsers)` adds commands; imported only when the CLI runs.
-CLI_MODULES = ("serve", "core.cli", "forwarder.cli", "monitor.commands.cli", "simulator.demo.cli")
+CLI_MODULES = (
+    "serve",
+    "core.cli",
+    "core.erasure",
+    "forwarder.cli",
+    "monitor.commands.cli",
+    "simulator.demo.cli",
+)
 
 
 if __name__ == "__main__":

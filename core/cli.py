@@ -8,7 +8,6 @@ import logging
 import sys
 from typing import Any
 
-from core import erasure
 from core.config import ConfigError, Settings, load_settings
 from core.settings_table import SETTINGS
 from core.storage import migrate as migrate_store
@@ -21,7 +20,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=run_check_config)
     migrate_store.register(commands)
-    erasure.register(commands)
 
 
 def settings_or_exit() -> Settings:
