@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 from e2e_report import WARM_UP_TIMEOUT
-from ingest import ROOT, SECRET, Target, free_port, tree_rss_bytes
+from ingest import ROOT, SECRET, Target, free_port, tgwebhook_target, tree_rss_bytes
 
 AGENTS = str(ROOT / "bench" / "e2e_agents.py")
 # The agents import core (the secret header's one definition) from the repository root.
@@ -53,19 +53,11 @@ class Bot:
 
 
 def appliance(workdir: Path, bot: Bot | None) -> Target:
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
-        "TGWEBHOOK_SECRET_TOKEN": SECRET,
-        "TGWEBHOOK_DB": str(workdir / "e2e.db"),
-        "TGWEBHOOK_LOG_LEVEL": "WARNING",
-        "TGWEBHOOK_FORWARD_URL": f"{bot.url}/hook" if bot else "",
-        "TGWEBHOOK_FORWARD_SECRET_TOKEN": SECRET,
-    }
-    argv = [sys.executable, "app.py", "serve"]
-    return Target("tgwebhook", argv, env, f"GET http://127.0.0.1:{port}/readyz")
+    """The whole `serve` as bench/ingest.py starts it, forwarding to `bot` (None: store-only)."""
+    target = tgwebhook_target(workdir, str(workdir / "e2e.db"))
+    target.env["TGWEBHOOK_FORWARD_URL"] = f"{bot.url}/hook" if bot else ""
+    target.env["TGWEBHOOK_FORWARD_SECRET_TOKEN"] = SECRET
+    return target
 
 
 def forwarder_pid(serve_pid: int) -> int | None:
