@@ -202,11 +202,15 @@ def expiry_check(days: float | None, threshold: int) -> Check:
     return Check(name, "pass", f"{days:.0f} days left")
 
 
+def unreachable(name: str, url: str, error: Exception) -> Check:
+    return Check(name, "fail", f"{url}: {error}", "is the appliance running behind the proxy?")
+
+
 def check_livez(public: str, options: Options) -> Check:
     name, url = LIVEZ, public.rstrip("/") + "/livez"
     status = status_of(url, options)
     if isinstance(status, Exception):
-        return Check(name, "fail", f"{url}: {status}", "is the appliance running behind the proxy?")
+        return unreachable(name, url, status)
     if status != 200:
         return Check(
             name,
@@ -222,7 +226,7 @@ def check_ops_hidden(public: str, options: Options) -> Check:
     name, url = OPS_HIDDEN, public.rstrip("/") + "/metrics"
     status = status_of(url, options)
     if isinstance(status, Exception):
-        return Check(name, "fail", f"{url}: {status}", "is the appliance running behind the proxy?")
+        return unreachable(name, url, status)
     if status in (401, 403, 404):
         return Check(name, "pass", f"{url} answered {status}")
     return Check(
