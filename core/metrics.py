@@ -39,6 +39,18 @@ REQUEST_OUTCOMES = (
     "bad_request",
     "store_failed",
 )
+# Bot API calls through the proxy (and the forwarder's webhook replies): what became of each.
+BOTAPI_OUTCOMES = (
+    "ok",  # Telegram answered 2xx
+    "error",  # Telegram answered 4xx/5xx other than 429
+    "flood_wait",  # Telegram answered 429
+    "shaped",  # the shaper answered 429 itself: the wait was past the bound
+    "local",  # answered by the appliance (getUpdates, intercepted webhook calls)
+    "failed",  # no answer from Telegram (connection refused, timeout): 502/504
+)
+# retry_after seen from seconds to many hours; shaping waits are sub-second to a minute.
+FLOOD_WAIT_BUCKETS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0)
+SHAPING_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 FORWARD_RESULTS = ("delivered", "retry", "dead", "reply_ok", "reply_failed")
 NOTIFY_RESULTS = ("sent", "retry", "failed")
 CHANNELS = ("telegram", "webhook", "alertmanager", "email")
@@ -144,6 +156,41 @@ SPECS: tuple[MetricSpec, ...] = (
         "Alert notifications by channel and result",
         ("channel", "result"),
         "process",
+    ),
+    MetricSpec(
+        "tgwebhook_botapi_requests_total",
+        "counter",
+        "Bot API calls through the appliance by method (spec name, else other) and outcome",
+        ("bot", "method", "outcome"),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_botapi_request_duration_seconds",
+        "histogram",
+        "Duration of a Bot API call through the appliance, shaping wait included",
+        ("bot", "method"),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_botapi_flood_wait_seconds",
+        "histogram",
+        "retry_after of the 429 answers Telegram gave",
+        ("bot",),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_botapi_shaping_delay_seconds",
+        "histogram",
+        "Time a Bot API call was held by the flood shaper",
+        ("bot",),
+        "process",
+    ),
+    MetricSpec(
+        "tgwebhook_getupdates_pending",
+        "gauge",
+        "Updates stored for a polling bot and not yet confirmed by getUpdates",
+        ("bot",),
+        "store",
     ),
     MetricSpec(
         "tgwebhook_queue_depth", "gauge", "Updates stored and not yet delivered", ("bot",), "store"
@@ -278,6 +325,30 @@ NOTIFICATIONS = Counter(
     _labels("tgwebhook_notifications_total"),
 )
 
+BOTAPI_REQUESTS = Counter(
+    "tgwebhook_botapi_requests_total",
+    _help("tgwebhook_botapi_requests_total"),
+    _labels("tgwebhook_botapi_requests_total"),
+)
+BOTAPI_DURATION = Histogram(
+    "tgwebhook_botapi_request_duration_seconds",
+    _help("tgwebhook_botapi_request_duration_seconds"),
+    _labels("tgwebhook_botapi_request_duration_seconds"),
+    buckets=FORWARD_BUCKETS,
+)
+BOTAPI_FLOOD_WAIT = Histogram(
+    "tgwebhook_botapi_flood_wait_seconds",
+    _help("tgwebhook_botapi_flood_wait_seconds"),
+    _labels("tgwebhook_botapi_flood_wait_seconds"),
+    buckets=FLOOD_WAIT_BUCKETS,
+)
+BOTAPI_SHAPING_DELAY = Histogram(
+    "tgwebhook_botapi_shaping_delay_seconds",
+    _help("tgwebhook_botapi_shaping_delay_seconds"),
+    _labels("tgwebhook_botapi_shaping_delay_seconds"),
+    buckets=SHAPING_BUCKETS,
+)
+
 
 def precreate(bots: Iterable[str], update_types: Iterable[str]) -> None:
     """Create every known label combination at 0, so rate() and absent() work from the start."""
@@ -294,6 +365,8 @@ def precreate(bots: Iterable[str], update_types: Iterable[str]) -> None:
         FORWARD_DURATION.labels(bot)
         FORWARD_LAG.labels(bot)
         POLL_ERRORS.labels(bot)
+        BOTAPI_FLOOD_WAIT.labels(bot)
+        BOTAPI_SHAPING_DELAY.labels(bot)
         for result in FORWARD_RESULTS:
             FORWARD_ATTEMPTS.labels(bot, result)
     for channel in CHANNELS:

@@ -110,6 +110,30 @@ STEPS: list[tuple[str, tuple[str, ...]]] = [
             " scope text NOT NULL, rows_removed bigint NOT NULL, bodies_removed bigint NOT NULL)",
         ),
     ),
+    (
+        "flood.create_flood_keys",
+        (
+            "CREATE TABLE flood_keys (bot text NOT NULL, key text NOT NULL,"
+            " tat double precision NOT NULL DEFAULT 0,"
+            " blocked_until double precision NOT NULL DEFAULT 0, PRIMARY KEY (bot, key))",
+        ),
+    ),
+    (
+        "console.create_console_tables",
+        (
+            "CREATE TABLE console_audit (id bigserial PRIMARY KEY, at double precision NOT NULL,"
+            " actor text NOT NULL, role text NOT NULL, action text NOT NULL,"
+            " bot text NOT NULL DEFAULT '', target text NOT NULL DEFAULT '',"
+            " matched bigint NOT NULL DEFAULT 0, done bigint NOT NULL DEFAULT 0,"
+            " state text NOT NULL DEFAULT 'done', finished_at double precision)",
+            "CREATE INDEX console_audit_at ON console_audit (at)",
+            "CREATE TABLE samples (bot text NOT NULL, at double precision NOT NULL,"
+            " received bigint NOT NULL DEFAULT 0, delivered bigint NOT NULL DEFAULT 0,"
+            " dead bigint NOT NULL DEFAULT 0, queue_depth bigint NOT NULL DEFAULT 0,"
+            " oldest_age double precision NOT NULL DEFAULT 0, lag_p99 double precision,"
+            " PRIMARY KEY (bot, at))",
+        ),
+    ),
 ]
 
 

@@ -215,4 +215,42 @@ def create_privacy_audit(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Migrations] = [core, monitor, queue, scale, proxy, privacy]
+flood = Migrations("tgwebhook.flood")
+
+
+@flood()
+def create_flood_keys(db: Database) -> None:
+    # Outbound Bot API shaping, shared by every process that calls Telegram for a bot: per key
+    # (a method class and a chat, or the bot's global key) the GCRA theoretical arrival time and
+    # the end of any 429 retry_after Telegram gave for it. See core/storage/flood.py.
+    db.execute(
+        "CREATE TABLE flood_keys (bot TEXT NOT NULL, key TEXT NOT NULL,"
+        " tat REAL NOT NULL DEFAULT 0, blocked_until REAL NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (bot, key))"
+    )
+
+
+console = Migrations("tgwebhook.console")
+
+
+@console()
+def create_console_tables(db: Database) -> None:
+    # The operator console's audit list (who did what, to how many rows; bulk actions record
+    # their progress here) and per-minute samples behind its charts, so both survive restarts.
+    db.execute(
+        "CREATE TABLE console_audit (id INTEGER PRIMARY KEY, at REAL NOT NULL,"
+        " actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,"
+        " bot TEXT NOT NULL DEFAULT '', target TEXT NOT NULL DEFAULT '',"
+        " matched INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,"
+        " state TEXT NOT NULL DEFAULT 'done', finished_at REAL)"
+    )
+    db.execute("CREATE INDEX console_audit_at ON console_audit (at)")
+    db.execute(
+        "CREATE TABLE samples (bot TEXT NOT NULL, at REAL NOT NULL,"
+        " received INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0,"
+        " dead INTEGER NOT NULL DEFAULT 0, queue_depth INTEGER NOT NULL DEFAULT 0,"
+        " oldest_age REAL NOT NULL DEFAULT 0, lag_p99 REAL, PRIMARY KEY (bot, at))"
+    )
+
+
+MIGRATIONS: list[Migrations] = [core, monitor, queue, scale, proxy, privacy, flood, console]
