@@ -26,6 +26,11 @@ def family(name: str) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, spec.help, labels=list(spec.labels))
 
 
+def polling_bots(settings: Settings) -> frozenset[str]:
+    """Bots without a forward URL: their updates wait in the store for getUpdates."""
+    return frozenset(name for name, bot in settings.bots.items() if not bot.forward_url)
+
+
 def expected_webhook_url(public_url: str, bot: str) -> str:
     return f"{public_url.rstrip('/')}/webhook/{bot}" if public_url else ""
 
@@ -47,11 +52,20 @@ class StoreCollector(Collector):
         depth = family("tgwebhook_queue_depth")
         age = family("tgwebhook_queue_oldest_age_seconds")
         dead = family("tgwebhook_dead_letters")
-        for stats in self.store.queue_stats(list(self.settings.bots), time.time()):
+        pending = family("tgwebhook_getupdates_pending")
+        last_poll = family("tgwebhook_getupdates_last_poll_timestamp_seconds")
+        polling = polling_bots(self.settings)
+        for stats in self.store.queue_stats(list(self.settings.bots), time.time(), polling):
             depth.add_metric([stats.bot], stats.depth)
             age.add_metric([stats.bot], stats.oldest_age_seconds)
             dead.add_metric([stats.bot], stats.dead_letters)
-        yield from (depth, age, dead)
+            if stats.bot in polling:  # a polling bot's queue is what getUpdates has not confirmed
+                pending.add_metric([stats.bot], stats.depth)
+        for bot in polling:
+            polled_at = self.store.poll_cursor(bot).polled_at
+            if polled_at is not None:  # never polled: absent, so an alert can tell it apart
+                last_poll.add_metric([bot], polled_at)
+        yield from (depth, age, dead, pending, last_poll)
 
     def _telegram(self) -> Iterator[GaugeMetricFamily]:
         names = (

@@ -1,8 +1,9 @@
 """Health as data: the application/health+json document (draft-inadarei-api-health-check).
 
-Pure: takes what the store said and `now`, returns the document. Only a store that cannot
-persist is `fail` (503): everything else degrades to `warn` so uptime checks page on what
-loses updates, and dashboards show the rest.
+Pure: takes what the store said and `now`, returns the document. Only what loses updates is
+`fail` (503): a store that cannot persist, and a polling bot's consumer gone for long while its
+updates pile up (they expire after 24 h, as at Telegram). Everything else degrades to `warn` so
+uptime checks page on what loses updates, and dashboards show the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ class Limits:
     backlog: int
     poll_interval_seconds: float
     forward_lag_seconds: float = 5.0  # as TgwebhookForwardLagHigh in alerts.yml
+    # A polling consumer: Telegram warns at 200 pending and 30 s without a poll; a parked
+    # getUpdates legitimately lasts up to 50 s, so "no poll" starts counting after 60 s.
+    poll_quiet_seconds: float = 60.0
+    poll_backlog: int = 200
+    poll_gone_seconds: float = 600.0  # with poll_backlog pending: fail, as TgwebhookPollingStale
 
 
 # Forward lag is judged over the last minute or so, not since start: an incident an hour ago
@@ -108,6 +114,31 @@ def telegram_checks(
             )
         )
     return {key: value for key, value in checks.items() if value}
+
+
+def poll_checks(
+    stats: list[QueueStats], polled_at: dict[str, float | None], limits: Limits, now: float
+) -> dict[str, list[dict]]:
+    """Per polling bot (the keys of `polled_at`): how long its updates waited without a poll.
+
+    `stats` must count the polling bots' unconfirmed updates (queue_stats with `polling`)."""
+    entries = [poll_check(s, polled_at[s.bot], limits, now) for s in stats if s.bot in polled_at]
+    return {"getUpdates:lastPollAge": entries} if entries else {}
+
+
+def poll_check(stats: QueueStats, polled_at: float | None, limits: Limits, now: float) -> dict:
+    pending = stats.depth
+    since = None if polled_at is None else max(0.0, now - polled_at)
+    # Updates younger than the last poll have not waited for one: the wait is the shorter.
+    waited = stats.oldest_age_seconds if since is None else min(since, stats.oldest_age_seconds)
+    status = "pass"
+    if pending >= limits.poll_backlog or (pending and waited > limits.poll_quiet_seconds):
+        status = "warn"
+    if pending >= limits.poll_backlog and waited > limits.poll_gone_seconds:
+        status = "fail"
+    output = f"{pending} pending" + ("" if since is not None else ", never polled")
+    value = None if since is None else round(since, 1)
+    return check(status, stats.bot, value, "s" if value is not None else "", output)
 
 
 @dataclass(frozen=True)

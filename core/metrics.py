@@ -193,6 +193,13 @@ SPECS: tuple[MetricSpec, ...] = (
         "store",
     ),
     MetricSpec(
+        "tgwebhook_getupdates_last_poll_timestamp_seconds",
+        "gauge",
+        "Time of a polling bot's last getUpdates call",
+        ("bot",),
+        "store",
+    ),
+    MetricSpec(
         "tgwebhook_queue_depth", "gauge", "Updates stored and not yet delivered", ("bot",), "store"
     ),
     MetricSpec(

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from core import health, metrics
-from core.collector import StoreCollector
+from core.collector import StoreCollector, polling_bots
 from core.config import Settings
 from core.storage import StatusStore, StoreError
 
@@ -24,6 +24,7 @@ def make_blueprint(store: StatusStore, settings: Settings) -> Blueprint:
         settings.poll_interval_seconds,
     )
     polled = [name for name, bot in settings.bots.items() if bot.token]
+    polling = polling_bots(settings)
     lag_window = health.LagWindow(metrics.forward_lag_buckets(), time.time())
 
     def store_error() -> str | None:
@@ -48,7 +49,10 @@ def make_blueprint(store: StatusStore, settings: Settings) -> Blueprint:
         now = time.time()
         checks: dict = {}
         try:
-            checks |= health.queue_checks(store.queue_stats(list(settings.bots), now), limits)
+            stats = store.queue_stats(list(settings.bots), now, polling)
+            checks |= health.queue_checks(stats, limits)
+            polled_at = {bot: store.poll_cursor(bot).polled_at for bot in polling}
+            checks |= health.poll_checks(stats, polled_at, limits, now)
             observations = {bot: store.latest_observation(bot) for bot in polled}
             last_ok = {bot: store.last_successful_poll(bot) for bot in polled}
             checks |= health.telegram_checks(observations, last_ok, limits, now)

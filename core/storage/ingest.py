@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -79,14 +79,18 @@ class IngestVerbs:
         return forgotten, purged
 
     # -- health ------------------------------------------------------------------------
-    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]:
-        """Per-bot queue figures, each from an index (scrapes stay cheap at millions of rows)."""
-        return [self._queue_stats(bot, now) for bot in bots]
+    def queue_stats(
+        self, bots: list[str], now: float, polling: Collection[str] = ()
+    ) -> list[QueueStats]:
+        """Per-bot queue figures, each from an index (scrapes stay cheap at millions of rows).
+        A bot in `polling` queues its unconfirmed (`stored`) updates: getUpdates serves them."""
+        return [self._queue_stats(bot, now, bot in polling) for bot in bots]
 
-    def _queue_stats(self, bot: str, now: float) -> QueueStats:
+    def _queue_stats(self, bot: str, now: float, polls: bool = False) -> QueueStats:
+        waiting = (STORED, STORED) if polls else (PENDING, DELIVERING)
         depth, oldest = self.read(
             "SELECT COUNT(*), MIN(received_at) FROM updates WHERE bot = ? AND state IN (?, ?)",
-            (bot, PENDING, DELIVERING),
+            (bot, *waiting),
         )[0]
         dead = self.read("SELECT COUNT(*) FROM updates WHERE bot = ? AND state = ?", (bot, DEAD))
         last = self.read(

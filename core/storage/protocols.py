@@ -7,7 +7,7 @@ store?" is answered here and checked by the type checker.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from core.storage.model import (
@@ -41,7 +41,9 @@ class IngestStore(BaseStore, Protocol):
 
     async def record_update_async(self, update: IncomingUpdate, forward: bool) -> bool: ...
 
-    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]: ...
+    def queue_stats(
+        self, bots: list[str], now: float, polling: Collection[str] = ()
+    ) -> list[QueueStats]: ...
 
     def count_updates(self, bot: str | None = None) -> int: ...
 
@@ -91,7 +93,9 @@ class QueueStore(BaseStore, Protocol):
 
     def chat_heads(self, bot: str | None = None, limit: int = 20) -> list[ChatHead]: ...
 
-    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]: ...
+    def queue_stats(
+        self, bots: list[str], now: float, polling: Collection[str] = ()
+    ) -> list[QueueStats]: ...
 
 
 class ObservationStore(BaseStore, Protocol):
@@ -157,7 +161,9 @@ class LeaseStore(BaseStore, Protocol):
 class MonitorStore(ObservationStore, AlertStore, Protocol):
     """The monitor's jobs: polls, alerts, and the queue figures and pruning they also do."""
 
-    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]: ...
+    def queue_stats(
+        self, bots: list[str], now: float, polling: Collection[str] = ()
+    ) -> list[QueueStats]: ...
 
     def prune(
         self, now: float, dedup_retention: float, payload_retention: float
@@ -167,7 +173,11 @@ class MonitorStore(ObservationStore, AlertStore, Protocol):
 class StatusStore(BaseStore, Protocol):
     """The ops endpoints and the scrape-time collector: figures to show, nothing to change."""
 
-    def queue_stats(self, bots: list[str], now: float) -> list[QueueStats]: ...
+    def queue_stats(
+        self, bots: list[str], now: float, polling: Collection[str] = ()
+    ) -> list[QueueStats]: ...
+
+    def poll_cursor(self, bot: str) -> PollCursor: ...
 
     def latest_observation(self, bot: str) -> Observation | None: ...
 
