@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from simulator import methods
+from simulator.flood import parse_limits
 from simulator.state import Bot, Registry
 from simulator.traffic import TrafficBoard, TrafficSpec
 
@@ -201,6 +202,24 @@ async def webhook(request: web.Request, registry: Registry, bot: Bot) -> web.Res
     return ok(await webhook_view(bot))
 
 
+async def flood(request: web.Request, registry: Registry, bot: Bot) -> web.Response:
+    """GET: the flood model's view; POST: set limits and enable (unless "enabled": false);
+    DELETE: clear its penalties, forced floods and counters."""
+    if request.method == "POST":
+        spec = {"enabled": True, **await body_json(request)}
+        bot.flood.configure(parse_limits(spec, bot.flood.limits))
+    elif request.method == "DELETE":
+        bot.flood.clear()
+    return ok(bot.flood.view(time.monotonic()))
+
+
+async def force_flood(request: web.Request, registry: Registry, bot: Bot) -> web.Response:
+    body = await body_json(request)
+    retry_after, times = int(body.get("retry_after", 1)), int(body.get("times", 1))
+    bot.flood.force(body.get("chat_id"), body.get("method"), retry_after, times)
+    return ok(bot.flood.view(time.monotonic()))
+
+
 BOT_ACTIONS: dict[
     tuple[str, str], Callable[[web.Request, Registry, Bot], Awaitable[web.Response]]
 ] = {
@@ -215,6 +234,10 @@ BOT_ACTIONS: dict[
     ("GET", "deliveries"): deliveries,
     ("DELETE", "deliveries"): clear_deliveries,
     ("GET", "webhook"): webhook,
+    ("GET", "flood"): flood,
+    ("POST", "flood"): flood,
+    ("DELETE", "flood"): flood,
+    ("POST", "force_flood"): force_flood,
 }
 
 

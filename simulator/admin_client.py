@@ -97,6 +97,32 @@ class AdminClient:
     def unrevoke(self, token: str) -> None:
         self._bot("POST", token, "unrevoke")
 
+    # -- flood model ---------------------------------------------------------------------
+    def flood(self, token: str) -> dict[str, Any]:
+        """Limits, counters (`answered_429`, `by_reason`, `by_chat`, `passed`), live
+        penalties and pending forced floods."""
+        return self._bot("GET", token, "flood")
+
+    def enable_flood(self, token: str, enabled: bool = True, **limits: Any) -> dict[str, Any]:
+        """Turn the flood model on (or off) for a bot; `limits`: FloodLimits fields, e.g.
+        private_per_second=1.0, private_burst=3, group_per_minute=20, global_per_second=30."""
+        return self._bot("POST", token, "flood", {"enabled": enabled, **limits})
+
+    def force_flood(
+        self,
+        token: str,
+        chat_id: int | str,
+        retry_after: int = 1,
+        method: str | None = None,
+        times: int = 1,
+    ) -> dict[str, Any]:
+        """The next `times` sends to the chat (of `method` only, if given) answer 429."""
+        body = {"chat_id": chat_id, "retry_after": retry_after, "times": times, "method": method}
+        return self._bot("POST", token, "force_flood", body)
+
+    def clear_flood(self, token: str) -> dict[str, Any]:
+        return self._bot("DELETE", token, "flood")
+
     # -- inspection ---------------------------------------------------------------------
     def calls(
         self,

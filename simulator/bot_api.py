@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from simulator import methods
-from simulator.envelope import ApiError, error_body, ok_body
+from simulator.envelope import ApiError, error_body, ok_body, too_many_requests
 from simulator.params import Params
 from simulator.state import Bot, Registry
 
@@ -27,6 +28,8 @@ class Outcome:
     body: dict[str, Any] | None = None
     raw_body: str | None = None
     disconnect: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    flood: str | None = None  # why the flood model answered 429, if it did
 
 
 async def run_call(
@@ -45,6 +48,11 @@ async def run_call(
         entry["error_code"] = outcome.status
     if outcome.body and not outcome.body.get("ok"):
         entry["description"] = outcome.body.get("description")
+        retry_after = (outcome.body.get("parameters") or {}).get("retry_after")
+        if retry_after is not None:
+            entry["retry_after"] = retry_after
+    if outcome.flood is not None:
+        entry["flood"] = outcome.flood
     return outcome
 
 
@@ -61,6 +69,11 @@ async def _answer(registry: Registry, bot: Bot, method: str, params: Params) -> 
         return Outcome(status, raw_body=effect.raw_body)
     if effect.error is not None:
         return Outcome(effect.error.error_code, effect.error.body())
+    refusal = bot.flood.check(method, params.values.get("chat_id"), time.monotonic())
+    if refusal is not None:
+        body = too_many_requests(refusal.retry_after).body()
+        headers = {"Retry-After": str(refusal.retry_after)}
+        return Outcome(429, body, headers=headers, flood=refusal.reason)
     try:
         result, description = await methods.dispatch(registry.config, bot, method, params)
     except ApiError as exc:

@@ -69,7 +69,9 @@ def _respond(request: web.Request, outcome: Outcome) -> web.StreamResponse:
     if outcome.raw_body is not None:
         return web.Response(status=outcome.status, text=outcome.raw_body, content_type="text/html")
     assert outcome.body is not None
-    return json_response(outcome.body, outcome.status)
+    response = json_response(outcome.body, outcome.status)
+    response.headers.update(outcome.headers)
+    return response
 
 
 async def not_found(request: web.Request) -> web.Response:

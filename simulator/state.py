@@ -12,6 +12,7 @@ from typing import Any
 from simulator import policy, tokens
 from simulator.delivery import Delivery
 from simulator.faults import FaultBook
+from simulator.flood import FloodModel
 from simulator.journal import Pending
 from simulator.updates import UpdateFactory, is_shorthand
 
@@ -40,6 +41,7 @@ class Bot:
     calls: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=CALL_LOG_SIZE))
     next_set_webhook_at: float = 0.0
     sync_error_date: int = 0
+    flood: FloodModel = field(default_factory=FloodModel)
 
     @property
     def id(self) -> int:
