@@ -187,6 +187,7 @@ class Settings:
         "Bot API base URL (simulator or local Bot API server)", "https://api.telegram.org"
     )
     poll_interval_seconds: float = setting("getWebhookInfo poll interval", 15.0, check=at_least(1))
+    sample_interval_seconds: float = setting("Chart sample interval (s)", 60.0, check=at_least(1))
     http_timeout_seconds: float = setting(
         "Timeout for Bot API and notifier calls", 10.0, check=at_least(0.1)
     )

@@ -55,6 +55,7 @@ def build_scheduler(
     for bot in ctx.settings.bots:
         every(jobs.watch_bot, interval, f"watch:{bot}", (ctx, bot), first=now)
     every(jobs.deliver_notifications, DELIVER_INTERVAL_SECONDS, "deliver", (ctx,))
+    every(jobs.record_samples, ctx.settings.sample_interval_seconds, "samples", (ctx,))
     every(jobs.prune, PRUNE_INTERVAL_SECONDS, "prune", (ctx,), first=now + dt.timedelta(minutes=1))
     if jobs.https_bots(ctx):
         every(

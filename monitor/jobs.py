@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from core import metrics
 from core.certificates import CertificateError, is_self_signed, read_certificate
-from core.collector import expected_webhook_url
+from core.collector import expected_webhook_url, polling_bots
 from core.config import Settings
 from core.storage import ALERT_FIRING, MonitorStore
 from core.telegram import TelegramClient
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 # Long enough for the longest rule window and for a look back after an incident.
 OBSERVATION_RETENTION_SECONDS = 3 * 86400
 NOTIFICATION_RETENTION_SECONDS = 30 * 86400
+# The console charts the last hour; two days leave room to look back after an incident.
+SAMPLE_RETENTION_SECONDS = 48 * 3600
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def prune(ctx: MonitorContext) -> None:
         )
         observations = ctx.store.prune_observations(now - OBSERVATION_RETENTION_SECONDS)
         ctx.store.prune_notifications(now - NOTIFICATION_RETENTION_SECONDS)
+        ctx.store.prune_samples(now - SAMPLE_RETENTION_SECONDS)
         log.info(
             "retention: %d update ids forgotten, %d bodies purged, %d observations dropped",
             forgotten,
@@ -121,6 +124,33 @@ def prune(ctx: MonitorContext) -> None:
         )
     except Exception:
         log.exception("retention pruning failed")
+
+
+def record_samples(ctx: MonitorContext) -> None:
+    """One chart row per bot (core/storage/samples.py), for the console's charts."""
+    interval, now = ctx.settings.sample_interval_seconds, time.time()
+    polling = polling_bots(ctx.settings)
+    try:
+        ctx.store.record_samples(
+            [
+                ctx.store.measure_sample(
+                    bot, sample_start(ctx, bot, now, interval), now, bot in polling
+                )
+                for bot in ctx.settings.bots
+            ]
+        )
+    except Exception:
+        log.exception("recording chart samples failed")
+
+
+def sample_start(ctx: MonitorContext, bot: str, now: float, interval: float) -> float:
+    """A row starts where the bot's last one ended, so rows tile time across restarts and
+    leader changes. After a longer gap (the monitor was down) it covers one interval only: the
+    chart then shows the gap instead of one row that spreads an outage's traffic over it."""
+    last = ctx.store.last_sample_at(bot)
+    if last is None or not now - 2 * interval <= last < now:
+        return now - interval
+    return last
 
 
 def https_bots(ctx: MonitorContext) -> list[str]:

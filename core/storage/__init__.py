@@ -50,9 +50,11 @@ from core.storage.protocols import (
     ObservationStore,
     PollStore,
     QueueStore,
+    SampleStore,
     StatusStore,
     Store,
 )
+from core.storage.samples import Sample
 
 __all__ = [
     "DEAD_NOW",
@@ -88,6 +90,8 @@ __all__ = [
     "QueueStats",
     "QueuedUpdate",
     "QueueStore",
+    "Sample",
+    "SampleStore",
     "StatusStore",
     "Store",
     "StoreError",

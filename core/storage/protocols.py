@@ -23,6 +23,7 @@ from core.storage.model import (
 )
 from core.storage.polling import PollCursor, PolledUpdate
 from core.storage.queue import Outcome, Recorded
+from core.storage.samples import Sample
 from core.storage.wakeup import Listener
 
 
@@ -158,7 +159,21 @@ class LeaseStore(BaseStore, Protocol):
     def lease_holder(self, name: str, now: float) -> str | None: ...
 
 
-class MonitorStore(ObservationStore, AlertStore, Protocol):
+class SampleStore(BaseStore, Protocol):
+    """The console's chart rows: the monitor measures and records them, the console reads."""
+
+    def measure_sample(self, bot: str, since: float, now: float, polls: bool = False) -> Sample: ...
+
+    def record_samples(self, rows: Sequence[Sample]) -> None: ...
+
+    def samples(self, bot: str, since: float) -> list[Sample]: ...
+
+    def last_sample_at(self, bot: str) -> float | None: ...
+
+    def prune_samples(self, before: float) -> int: ...
+
+
+class MonitorStore(ObservationStore, AlertStore, SampleStore, Protocol):
     """The monitor's jobs: polls, alerts, and the queue figures and pruning they also do."""
 
     def queue_stats(

@@ -134,6 +134,13 @@ STEPS: list[tuple[str, tuple[str, ...]]] = [
             " PRIMARY KEY (bot, at))",
         ),
     ),
+    (
+        "console.create_delivered_index",
+        (
+            "CREATE INDEX updates_delivered ON updates (bot, delivered_at)"
+            " WHERE delivered_at IS NOT NULL",
+        ),
+    ),
 ]
 
 

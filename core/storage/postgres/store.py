@@ -37,6 +37,7 @@ from core.storage.postgres.reachability import (
 )
 from core.storage.postgres.schema import migrate
 from core.storage.queue import QueueVerbs
+from core.storage.samples import SampleVerbs
 from core.storage.wakeup import Listener, is_new_work
 from core.storage.writer import GroupWriter
 
@@ -107,7 +108,7 @@ class Session:
         return cursor
 
 
-class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs):
+class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs, SampleVerbs):
     # Competing outbox claimers skip rows another transaction is claiming, not re-claim them.
     lock_rows = " FOR UPDATE SKIP LOCKED"
 

@@ -26,6 +26,7 @@ from core.storage.model import StoreError
 from core.storage.monitor import MonitorVerbs
 from core.storage.polling import PollVerbs
 from core.storage.queue import QueueVerbs
+from core.storage.samples import SampleVerbs
 from core.storage.sqlite.location import check_location
 from core.storage.sqlite.schema import MIGRATIONS
 from core.storage.sqlite.transaction import immediate
@@ -40,7 +41,7 @@ INSERT_UPDATE = (
 )
 
 
-class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs):
+class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs, SampleVerbs):
     lock_rows = ""  # SQLite has one writer at a time: no row locks to take or skip
 
     def __init__(self, path: str, *, timeout: float = 5.0, synchronous: str = "NORMAL") -> None:
