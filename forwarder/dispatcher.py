@@ -22,7 +22,15 @@ from typing import Any
 
 from core.config import Settings
 from core.identity import is_dead_here, process_identity
-from core.storage import UNCLAIM, Outcome, QueuedUpdate, QueueStore, StoreError, StoreUnreachable
+from core.storage import (
+    PENDING,
+    UNCLAIM,
+    Outcome,
+    QueuedUpdate,
+    QueueStore,
+    StoreError,
+    StoreUnreachable,
+)
 from forwarder.courier import Courier
 from forwarder.outage import OutageWatch
 from forwarder.outbox import Outbox
@@ -121,7 +129,8 @@ class Dispatcher:
             )
         except StoreError as exc:  # then the leases simply run out
             log.warning("could not look for leases of dead forwarders: %s", exc)
-        listener = self.store.listen_for_work(self.poke) if self.bots else None
+        # Only rings for `pending` rows: a polling bot's update is no work of ours.
+        listener = self.store.listen_for_work(self.poke, (PENDING,)) if self.bots else None
         backends = {
             bot: Backend(self.settings.forward_timeout_seconds, self.settings.forward_concurrency)
             for bot in self.bots

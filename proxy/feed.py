@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from core.storage import PollStore
+from core.storage import STORED, PollStore
 from proxy import envelope
 from proxy.envelope import Answer
 from proxy.params import Params
@@ -110,7 +110,7 @@ class Feed:
     def _listen(self) -> None:
         if self._listener is None:
             self._loop = asyncio.get_running_loop()
-            self._listener = self.store.listen_for_work(self._wake_threadsafe)
+            self._listener = self.store.listen_for_work(self._wake_threadsafe, (STORED,))
 
     def _wake_threadsafe(self) -> None:
         # The SQLite listener calls from the loop, PostgreSQL's from its own thread.

@@ -7,6 +7,10 @@ killed forwarder leaves no socket file behind. A store has a few slots so severa
 share it; a writer rings every slot (an unbound one refuses at once). PostgreSQL replicas use
 LISTEN/NOTIFY instead (postgres/store.py). A wake-up is only a hint: a lost one costs at most the
 forwarder's safety-net poll, never an update.
+
+A ring names the kinds of work it announces (`pending` rows for the forwarder, `stored` rows for
+a parked getUpdates), so a forwarder is not woken for a polling bot's update, nor a poll for a
+forwarded one; `announce_work` (a replay, a reconnect) wakes every kind.
 """
 
 from __future__ import annotations
@@ -27,10 +31,23 @@ WORK = (PENDING, STORED)
 SLOTS = 8  # forwarder processes on one SQLite store that can be woken directly
 
 
-def is_new_work(batch: list[tuple], claimed: list[int]) -> bool:
-    """Did a committed batch of ingest rows (`ingest.claim_params`) add work for the forwarder,
-    or for a parked getUpdates (a `stored` row of a polling bot)?"""
-    return any(new and params[-1] in WORK for params, new in zip(batch, claimed, strict=True))
+def new_work(batch: list[tuple], claimed: list[int]) -> frozenset[str]:
+    """The kinds of work a committed batch of ingest rows (`ingest.claim_params`) added: `pending`
+    for the forwarder, `stored` for a parked getUpdates; empty when every row was a duplicate."""
+    return frozenset(
+        params[-1] for params, new in zip(batch, claimed, strict=True) if new and params[-1] in WORK
+    )
+
+
+def encode_kinds(kinds: frozenset[str] | tuple[str, ...]) -> str:
+    """The ring's text: the kinds, comma-separated in a fixed order (a NOTIFY payload too)."""
+    return ",".join(kind for kind in WORK if kind in kinds)
+
+
+def is_wanted(message: str, wants: frozenset[str]) -> bool:
+    """Does a ring concern a listener that wants `wants`? An empty ring (older writers, a
+    replay's announcement) concerns everyone."""
+    return not message or any(kind in wants for kind in message.split(","))
 
 
 def channel_names(path: str) -> list[str]:
@@ -46,11 +63,12 @@ class Doorbell:
         self._sock: socket.socket | None = None
         self._pid = 0
 
-    def ring(self) -> None:
+    def ring(self, kinds: frozenset[str] | tuple[str, ...] = WORK) -> None:
         sock = self._socket()
+        message = encode_kinds(kinds).encode()
         for name in self._names:
             try:  # noqa: SIM105 (hot path: no context manager per slot)
-                sock.sendto(b"!", name)
+                sock.sendto(message, name)
             except OSError:  # nobody on this slot, or its buffer is full of earlier rings
                 pass
 
@@ -71,8 +89,9 @@ class Doorbell:
 class Listener:
     """The forwarder's side: calls `wake` (from its own thread) when work was committed."""
 
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def __init__(self, wake: Callable[[], None], wants: tuple[str, ...] = WORK) -> None:
         self.wake = wake
+        self.wants = frozenset(wants)
         self.closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wake-listener", daemon=True)
 
@@ -91,8 +110,8 @@ class Listener:
 class DatagramListener(Listener):
     """Started inside an event loop, the socket is one more reader of that loop (no thread)."""
 
-    def __init__(self, path: str, wake: Callable[[], None]) -> None:
-        super().__init__(wake)
+    def __init__(self, path: str, wake: Callable[[], None], wants: tuple[str, ...] = WORK) -> None:
+        super().__init__(wake, wants)
         self.sock = bind_free_slot(channel_names(path))
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -136,10 +155,10 @@ class DatagramListener(Listener):
         rang = False
         while True:
             try:
-                self.sock.recv(64)  # type: ignore[union-attr]
+                message = self.sock.recv(64)  # type: ignore[union-attr]
             except BlockingIOError:
                 return rang
-            rang = True
+            rang = rang or is_wanted(message.decode("ascii", "replace"), self.wants)
 
 
 def bind_free_slot(names: list[str]) -> socket.socket | None:

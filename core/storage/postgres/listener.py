@@ -11,7 +11,7 @@ from collections.abc import Callable
 import psycopg
 
 from core.storage.postgres.reachability import first_line
-from core.storage.wakeup import Listener
+from core.storage.wakeup import WORK, Listener, is_wanted
 
 log = logging.getLogger(__name__)
 CHANNEL = "tgwebhook_queue"  # LISTEN/NOTIFY: new work for the forwarders of every replica
@@ -23,8 +23,10 @@ class NotifyListener(Listener):
 
     RECONNECT_SECONDS = 1.0
 
-    def __init__(self, url: str, timeout: float, wake: Callable[[], None]) -> None:
-        super().__init__(wake)
+    def __init__(
+        self, url: str, timeout: float, wake: Callable[[], None], wants: tuple[str, ...] = WORK
+    ) -> None:
+        super().__init__(wake, wants)
         self.url, self.timeout = url, timeout
 
     def _run(self) -> None:
@@ -51,5 +53,6 @@ class NotifyListener(Listener):
                 self.failing = False
             self.wake()
             while not self.closed.is_set():
-                if list(conn.notifies(timeout=0.5, stop_after=1)):
+                notes = list(conn.notifies(timeout=0.5, stop_after=1))
+                if any(is_wanted(note.payload, self.wants) for note in notes):
                     self.wake()

@@ -38,7 +38,7 @@ from core.storage.postgres.reachability import (
 from core.storage.postgres.schema import migrate
 from core.storage.queue import QueueVerbs
 from core.storage.samples import SampleVerbs
-from core.storage.wakeup import Listener, is_new_work
+from core.storage.wakeup import WORK, Listener, encode_kinds, new_work
 from core.storage.writer import GroupWriter
 
 INSERT_UPDATE = (
@@ -270,8 +270,9 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs
             claimed = [len(cursor.fetchall())]
             while cursor.nextset():
                 claimed.append(len(cursor.fetchall()))
-            if is_new_work(batch, claimed):  # delivered to listeners when this COMMITs
-                conn.execute(f"NOTIFY {CHANNEL}")
+            kinds = new_work(batch, claimed)
+            if kinds:  # delivered to listeners when this COMMITs
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, encode_kinds(kinds)))
         return claimed
 
     # -- wake-ups ----------------------------------------------------------------------
@@ -280,8 +281,8 @@ class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs
         with self.write() as session:
             session.execute(f"NOTIFY {CHANNEL}")
 
-    def listen_for_work(self, wake: Callable[[], None]) -> Listener:
-        return NotifyListener(self.url, self.timeout, wake).start()
+    def listen_for_work(self, wake: Callable[[], None], wants: tuple[str, ...] = WORK) -> Listener:
+        return NotifyListener(self.url, self.timeout, wake, wants).start()
 
     def without_waiting(self) -> None:
         """None: every statement is a network round trip, which never runs inline."""

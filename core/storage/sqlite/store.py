@@ -30,7 +30,7 @@ from core.storage.samples import SampleVerbs
 from core.storage.sqlite.location import check_location
 from core.storage.sqlite.schema import MIGRATIONS
 from core.storage.sqlite.transaction import immediate
-from core.storage.wakeup import DatagramListener, Doorbell, Listener, is_new_work
+from core.storage.wakeup import WORK, DatagramListener, Doorbell, Listener, new_work
 from core.storage.writer import GroupWriter
 
 # Disk "not full" for /readyz: room for a burst of maximum-size updates and the WAL.
@@ -121,8 +121,9 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs, 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[tuple]) -> list[int]:
         with immediate(conn, self.timeout):
             claimed = [conn.execute(INSERT_UPDATE, params).rowcount for params in batch]
-        if is_new_work(batch, claimed):  # after COMMIT: a forwarder woken earlier sees nothing
-            self._doorbell.ring()
+        kinds = new_work(batch, claimed)
+        if kinds:  # after COMMIT: a forwarder woken earlier sees nothing
+            self._doorbell.ring(kinds)
         return claimed
 
     # -- wake-ups (see core/storage/wakeup.py) -------------------------------------------
@@ -130,8 +131,8 @@ class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs, 
         """Wake the forwarders of this store: updates became deliverable (call after COMMIT)."""
         self._doorbell.ring()
 
-    def listen_for_work(self, wake: Callable[[], None]) -> Listener:
-        return DatagramListener(self.path, wake).start()
+    def listen_for_work(self, wake: Callable[[], None], wants: tuple[str, ...] = WORK) -> Listener:
+        return DatagramListener(self.path, wake, wants).start()
 
     def without_waiting(self) -> SqliteStore:
         """A twin whose writes fail at once (StoreError) instead of waiting for the lock: the
