@@ -47,6 +47,7 @@ bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/ingest.py --targets tgwebhook --connections 64 --prefill 0,5000000 --name ingest-5m
 	$(BIN)/python bench/alert_latency.py
 	$(BIN)/python bench/e2e.py
+	$(BIN)/python bench/proxy.py
 
 # Regenerate grafana/dashboards/*.json from grafana/generate.py (commit the result).
 dashboards: $(VENV)/.deps
