@@ -16,6 +16,8 @@ CITED_PATH = re.compile(r"`([\w.-]+(?:/[\w.-]+)*(?:\.py|/))`")
 NOT_MIRRORS = {"helpers", "faults"}
 # Modules under tests/ that are neither tests nor conftests, outside tests/helpers/.
 LOOSE_MODULES = {"faults/atheris_parse_update.py"}  # the fuzz target atheris runs as a script
+# Node projects a test runs (package.json, an npm-installed node_modules/): not Python packages.
+NODE_PROJECTS = {Path("helpers/grammy_bot")}
 
 
 def test_readme_layout_names_the_top_level_of_the_tree():
@@ -30,6 +32,7 @@ def test_readme_layout_names_the_top_level_of_the_tree():
 def test_every_test_folder_mirrors_a_package_and_is_one():
     folders = [d.relative_to(TESTS) for d in TESTS.rglob("*") if d.is_dir()]
     folders = [d for d in folders if "__pycache__" not in d.parts and not d.name.startswith(".")]
+    folders = [d for d in folders if not NODE_PROJECTS & {d, *d.parents}]
     assert [d for d in folders if not (TESTS / d / "__init__.py").is_file()] == []
     mirrors = [d for d in folders if d.parts[0] not in NOT_MIRRORS]
     assert Path("core/storage") in mirrors
