@@ -10,6 +10,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from simulator.flood import early_sends
+
 T = TypeVar("T")
 
 
@@ -122,6 +124,11 @@ class AdminClient:
 
     def clear_flood(self, token: str) -> dict[str, Any]:
         return self._bot("DELETE", token, "flood")
+
+    def early_sends(self, token: str, slack: float = 0.0) -> list[dict[str, Any]]:
+        """Sends that reached the simulator before a retry_after it gave for their (method,
+        chat): empty for a client that honours 429s."""
+        return early_sends(self.calls(token), slack)
 
     # -- inspection ---------------------------------------------------------------------
     def calls(

@@ -84,6 +84,23 @@ def is_private(chat: str) -> bool:
     return chat.isdigit()
 
 
+def early_sends(calls: list[dict[str, Any]], slack: float = 0.0) -> list[dict[str, Any]]:
+    """Recorded calls that arrived before a retry_after the same (method, chat) was given:
+    a client honouring Telegram's 429 leaves this empty. `slack`: seconds of clock tolerance."""
+    allowed_at: dict[tuple[str, str], float] = {}
+    early = []
+    for call in sorted(calls, key=lambda c: c["time"]):
+        chat = chat_key(call.get("params", {}).get("chat_id"))
+        if chat is None or not is_counted(call["method"]):
+            continue
+        key = (call["method"].lower(), chat)
+        if call["time"] + slack < allowed_at.get(key, 0.0):
+            early.append(call)
+        if call.get("error_code") == 429 and call.get("retry_after"):
+            allowed_at[key] = max(allowed_at.get(key, 0.0), call["time"] + call["retry_after"])
+    return early
+
+
 def parse_limits(spec: dict[str, Any], current: FloodLimits) -> FloodLimits:
     """Apply an admin spec (FloodLimits fields) over the current limits; ValueError (or
     TypeError) with a readable reason."""

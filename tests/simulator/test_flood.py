@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from simulator.flood import FloodLimits, FloodModel, parse_limits
+from simulator.flood import FloodLimits, FloodModel, early_sends, parse_limits
 
 ON = FloodLimits(enabled=True)
 PRIVATE, OTHER_PRIVATE, GROUP, CHANNEL = 42, 43, -100123, "@news"
@@ -151,6 +151,25 @@ def test_limits_are_typed_and_merged():
     assert limits == FloodLimits(enabled=True, private_burst=5)
 
 
+def call(at: float, chat: object, method: str = "sendMessage", retry_after: int | None = None):
+    entry = {"method": method, "params": {"chat_id": chat}, "time": at}
+    if retry_after is not None:
+        entry |= {"error_code": 429, "retry_after": retry_after}
+    return entry
+
+
+def test_early_sends_are_those_before_the_retry_after_of_their_key():
+    calls = [
+        call(100.0, 1, retry_after=2),
+        call(100.5, 2),  # another chat
+        call(100.5, 1, "sendPhoto"),  # another method
+        call(101.9, 1),  # early
+        call(102.0, 1),  # on time
+    ]
+    assert early_sends(calls) == [calls[3]]
+    assert early_sends(calls, slack=0.2) == []
+
+
 # -- over HTTP ----------------------------------------------------------------------------
 
 
@@ -188,6 +207,17 @@ def test_forced_flood_for_chat_a_leaves_chat_b_and_other_methods_through(sim, to
     assert view["by_reason"] == {"forced": 1, "penalty": 1}
     sim.admin.clear_flood(token)
     assert send(sim, token, PRIVATE, "sendContact").status_code != 429
+
+
+def test_admin_client_lists_sends_made_before_the_retry_after(sim, token):
+    sim.admin.force_flood(token, PRIVATE, retry_after=1)
+    assert send(sim, token, PRIVATE).status_code == 429
+    assert send(sim, token, PRIVATE).status_code == 429  # too early: still held
+    time.sleep(1.05)
+    assert send(sim, token, PRIVATE).status_code == 200
+    calls = sim.admin.calls(token, method="sendMessage")
+    assert [c["flood"] for c in calls[:2]] == ["forced", "penalty"]
+    assert sim.admin.early_sends(token) == [calls[1]]
 
 
 def test_flood_model_is_off_by_default(sim, token):
