@@ -1,4 +1,4 @@
-"""CLI for a running simulator's admin API: faults, revoked tokens, updates, traffic.
+"""CLI for a running simulator's admin API: faults, flood model, revoked tokens, updates, traffic.
 
     python -m simulator.ctl [--url http://127.0.0.1:8081] COMMAND ...
 
@@ -12,12 +12,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from simulator.admin_client import AdminClient, AdminError
+from simulator.flood import FloodLimits
 
 Action = Callable[[AdminClient, argparse.Namespace], Any]
 FAULT_FIELDS = ("token", "error_code", "description", "retry_after", "delay", "times")
+LIMIT_FIELDS = tuple(f.name for f in fields(FloodLimits) if f.name != "enabled")
 
 
 def add_fault(admin: AdminClient, args: argparse.Namespace) -> Any:
@@ -42,7 +45,20 @@ def unrevoke(admin: AdminClient, args: argparse.Namespace) -> Any:
     return {"unrevoked": args.token}
 
 
+def enable_flood(admin: AdminClient, args: argparse.Namespace) -> Any:
+    limits = {name: getattr(args, name) for name in LIMIT_FIELDS}
+    limits = {k: v for k, v in limits.items() if v is not None}
+    return admin.enable_flood(args.token, not args.off, **limits)
+
+
+def force_flood(admin: AdminClient, args: argparse.Namespace) -> Any:
+    return admin.force_flood(args.token, args.chat_id, args.retry_after, args.method, args.times)
+
+
 ACTIONS: dict[str, Action] = {
+    "flood": lambda admin, args: admin.flood(args.token),
+    "enable-flood": enable_flood,
+    "force-flood": force_flood,
     "fault": add_fault,
     "faults": lambda admin, args: admin.faults(),
     "clear-faults": lambda admin, args: admin.clear_faults(args.token),
@@ -90,7 +106,25 @@ def parser() -> argparse.ArgumentParser:
     traffic.add_argument("--rate", type=float, required=True, help="updates per second")
     traffic.add_argument("--chats", type=int, default=10)
     traffic.add_argument("--duplicates", type=float, default=0.0, help="share re-delivered")
+    add_flood_commands(sub)
     return p
+
+
+def add_flood_commands(sub: Any) -> None:
+    flood = sub.add_parser("enable-flood", help="turn on Telegram's flood limits for TOKEN")
+    flood.add_argument("token")
+    flood.add_argument("--off", action="store_true", help="turn the model off instead")
+    for name in LIMIT_FIELDS:
+        kind = int if name.endswith("burst") else float
+        default = getattr(FloodLimits(), name)
+        flood.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"default {default}")
+    force = sub.add_parser("force-flood", help="the next send(s) to a chat answer 429")
+    force.add_argument("token")
+    force.add_argument("--chat-id", required=True)
+    force.add_argument("--retry-after", type=int, default=1)
+    force.add_argument("--method", help="only this method (default: any send)")
+    force.add_argument("--times", type=int, default=1)
+    sub.add_parser("flood", help="the flood model's counters and penalties").add_argument("token")
 
 
 def main(argv: list[str] | None = None) -> int:

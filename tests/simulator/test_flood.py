@@ -3,11 +3,13 @@ penalties and forced floods, as a pure model and over real HTTP."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 import requests
 
+from simulator import ctl
 from simulator.flood import FloodLimits, FloodModel, early_sends, parse_limits
 
 ON = FloodLimits(enabled=True)
@@ -249,3 +251,16 @@ def test_the_same_pace_over_too_few_chats_is_refused(sim, token):
     # 25 sends/s over 5 chats is 5/s per chat: the check above can fail.
     assert 429 in paced_sends(sim, token, chats=5, rate=25, seconds=1.0)
     assert sim.admin.flood(token)["by_reason"]["private"] >= 1
+
+
+def test_ctl_enables_forces_and_reads_the_flood_model(capsys, sim, token):
+    def run(*argv: str) -> object:
+        assert ctl.main(["--url", sim.base_url, *argv]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    limits = run("enable-flood", token, "--private-burst", "1")["limits"]
+    assert limits["enabled"] is True and limits["private_burst"] == 1
+    run("force-flood", token, "--chat-id", "-100123", "--retry-after", "5", "--method", "sendPhoto")
+    assert send(sim, token, GROUP, "sendPhoto").json()["parameters"]["retry_after"] == 5
+    assert run("flood", token)["by_reason"] == {"forced": 1}
+    assert run("enable-flood", token, "--off")["limits"]["enabled"] is False
