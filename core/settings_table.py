@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any
 
+from core.flood import FloodSettings
 from core.secret import Secret
 
 TELEGRAM_NETWORKS = ("149.154.160.0/20", "91.108.4.0/22")
@@ -110,7 +111,7 @@ class BotConfig:
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(FloodSettings):
     """The deployment's settings, parsed and checked (core.config.load_settings), and its bots."""
 
     bots: Mapping[str, BotConfig]
@@ -154,11 +155,7 @@ class Settings:
     workers: int = setting(
         "Web worker processes (default: one per core)", default_workers, check=at_least(1)
     )
-    threads: int = setting(
-        "Threads per web worker for the non-webhook paths (/health, /metrics)",
-        8,
-        check=at_least(1),
-    )
+    threads: int = setting("Threads per web worker for the non-webhook paths", 8, check=at_least(1))
     max_body_bytes: int = setting(
         "Largest accepted update body (413 above)", 1048576, check=at_least(1024)
     )

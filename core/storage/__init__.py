@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from core.storage.flood import FloodStore
 from core.storage.model import (
     ALERT_FIRING,
     ALERT_OK,
@@ -78,6 +79,7 @@ __all__ = [
     "AlertTransition",
     "CertificateCheck",
     "ChatHead",
+    "FloodStore",
     "IncomingUpdate",
     "IngestStore",
     "LeaseStore",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
+from core.storage.flood import FloodStore
 from core.storage.model import (
     AlertState,
     AlertTransition,
@@ -55,7 +56,7 @@ class IngestStore(BaseStore, Protocol):
     ) -> tuple[int, int]: ...
 
 
-class QueueStore(BaseStore, Protocol):
+class QueueStore(FloodStore, BaseStore, Protocol):
     """The forwarder and the `dlq` / `queue` commands: per-chat leases, outcomes, dead letters."""
 
     def claim_due(

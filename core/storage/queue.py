@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from core.storage.flood import FloodVerbs
 from core.storage.model import (
     DEAD,
     DEAD_NOW,
@@ -119,7 +120,7 @@ def queued_from_row(row: sqlite3.Row) -> QueuedUpdate:
     return QueuedUpdate(**values)
 
 
-class QueueVerbs:
+class QueueVerbs(FloodVerbs):
     """Mixed into SqliteStore and PostgresStore; uses their `read`, `write` and `transact`.
 
     The SQL is the common dialect of SQLite and PostgreSQL (`?`/`:name` marks; PostgresStore
