@@ -28,9 +28,12 @@ log = logging.getLogger("tgwebhook")
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> Flask:
     """The web app for WSGI callers (tests, embedding): /webhook/* plus the ops blueprint
-    (/livez, /readyz, /health, /metrics) on one app, without the ops token. What `serve` runs
-    is `create_asgi_app`, which splits them by listener."""
+    (/livez, /readyz, /health, /metrics) on one app, without the ops token, and the console
+    (which checks credentials itself). What `serve` runs is `create_asgi_app`, which splits
+    them by listener."""
+    from ops import console
     from ops import views as ops_views
+    from ops.access import access_for
     from ops.listener import OpsASGI
     from receiver.asgi import WebhookASGI, as_wsgi, from_wsgi, mount, public_rest
     from receiver.pipeline import Pipeline
@@ -49,10 +52,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     metrics.precreate(settings.bots, schema.update_types)
     app = Flask(__name__)
     app.register_blueprint(ops_views.make_blueprint(store, settings))
+    access = access_for(settings)
+    console.register(app, store, settings, access)
     public = WebhookASGI(Pipeline(store, settings, schema), public_rest)
     ops = OpsASGI(
         from_wsgi(app.wsgi_app, settings.threads),
-        settings.ops_token,
+        access,
         own_auth=proxied(settings, store),
     )
     # For create_asgi_app, tests and CLI tools; never read by views.

@@ -130,11 +130,9 @@ class Settings(FloodSettings):
         check=host_port_or_empty,
     )
     ops_token: Secret = setting(
-        "Bearer token the ops listener requires on every path but /livez; required when "
-        "OPS_LISTEN is not loopback",
-        "",
-        secret=True,
+        "Ops bearer token (operator role); required if OPS_LISTEN is not loopback", "", secret=True
     )
+    ops_users_file: str = setting("Console users file (`name:role:hash` lines; basic auth)", "")
     header_timeout_seconds: float = setting(
         "Longest time a client may take to send a request's headers", 10.0, check=at_least(0.1)
     )

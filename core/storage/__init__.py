@@ -10,6 +10,16 @@ from __future__ import annotations
 
 import re
 
+from core.storage.console import (
+    AUDIT_DONE,
+    AUDIT_FAILED,
+    AUDIT_RUNNING,
+    ERROR_CLASSES,
+    AuditEntry,
+    DeadFilter,
+    UpdateMeta,
+    error_class,
+)
 from core.storage.flood import FloodStore
 from core.storage.model import (
     ALERT_FIRING,
@@ -45,6 +55,7 @@ from core.storage.model import (
 )
 from core.storage.protocols import (
     AlertStore,
+    ConsoleStore,
     IngestStore,
     LeaseStore,
     MonitorStore,
@@ -58,6 +69,11 @@ from core.storage.protocols import (
 from core.storage.samples import Sample
 
 __all__ = [
+    "AUDIT_DONE",
+    "AUDIT_FAILED",
+    "AUDIT_RUNNING",
+    "ERROR_CLASSES",
+    "error_class",
     "DEAD_NOW",
     "DELIVERED_NOW",
     "RELEASE",
@@ -77,9 +93,12 @@ __all__ = [
     "AlertStatus",
     "AlertStore",
     "AlertTransition",
+    "AuditEntry",
     "CertificateCheck",
     "ChatHead",
     "FloodStore",
+    "ConsoleStore",
+    "DeadFilter",
     "IncomingUpdate",
     "IngestStore",
     "LeaseStore",
@@ -99,6 +118,7 @@ __all__ = [
     "StoreError",
     "StoreMisconfigured",
     "StoreUnreachable",
+    "UpdateMeta",
     "UpdateState",
     "open_store",
     "redact",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
+from core.storage.console import AuditEntry, DeadFilter, UpdateMeta
 from core.storage.flood import FloodStore
 from core.storage.model import (
     AlertState,
@@ -236,5 +237,64 @@ class PollStore(BaseStore, Protocol):
     ) -> Listener: ...
 
 
-class Store(IngestStore, QueueStore, MonitorStore, StatusStore, LeaseStore, PollStore, Protocol):
+class ConsoleStore(BaseStore, Protocol):
+    """The operator console: filtered dead letters, their replay and drop, the audit list."""
+
+    def count_dead(self, dead: DeadFilter) -> int: ...
+
+    def newest_dead_id(self, dead: DeadFilter) -> int | None: ...
+
+    def list_dead(
+        self, dead: DeadFilter, limit: int = 50, before_id: int | None = None
+    ) -> list[QueuedUpdate]: ...
+
+    def dead_chunk(self, dead: DeadFilter, after_id: int, limit: int) -> list[int]: ...
+
+    def dead_ids_among(self, ids: Sequence[int]) -> list[int]: ...
+
+    def replay_dead(self, ids: Sequence[int] | None, now: float, bot: str | None = None) -> int: ...
+
+    def drop_dead(self, ids: Sequence[int] | None, bot: str | None = None) -> int: ...
+
+    def queued_update(self, row_id: int) -> QueuedUpdate | None: ...
+
+    def recent_updates(
+        self, bot: str | None = None, limit: int = 50, before_id: int | None = None
+    ) -> list[UpdateMeta]: ...
+
+    def update_body(self, row_id: int) -> bytes | None: ...
+
+    def start_audit(
+        self,
+        at: float,
+        actor: str,
+        role: str,
+        action: str,
+        *,
+        bot: str = "",
+        target: str = "",
+        matched: int = 0,
+        done: int = 0,
+        state: str = "done",
+    ) -> int: ...
+
+    def progress_audit(
+        self, audit_id: int, done: int, state: str = "running", at: float | None = None
+    ) -> None: ...
+
+    def audit_entries(self, limit: int = 100) -> list[AuditEntry]: ...
+
+    def audit_entry(self, audit_id: int) -> AuditEntry | None: ...
+
+
+class Store(
+    IngestStore,
+    QueueStore,
+    MonitorStore,
+    StatusStore,
+    LeaseStore,
+    PollStore,
+    ConsoleStore,
+    Protocol,
+):
     """All of it: what `open_store` returns, for wiring and the commands that span roles."""

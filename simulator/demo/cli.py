@@ -172,6 +172,7 @@ class Demo:
 def banner(demo: Demo) -> str:
     url = demo.public_url
     return (
+        f"console: {url}/  (open it in a browser; loopback, so no login)\n"
         f"tgwebhook demo on {url}  (fake Bot API {demo.sim.base_url}, no real token)\n"
         f"  health:  {url}/health\n  metrics: {url}/metrics\n"
         f"  alerts:  TGWEBHOOK_DB={demo.workdir / 'demo.db'} python app.py alerts\n"

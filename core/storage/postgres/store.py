@@ -23,6 +23,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
+from core.storage.console import ConsoleVerbs
 from core.storage.ingest import HEARTBEAT, IngestVerbs
 from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError, StoreMisconfigured, StoreUnreachable
@@ -108,7 +109,9 @@ class Session:
         return cursor
 
 
-class PostgresStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs, SampleVerbs):
+class PostgresStore(
+    IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs, SampleVerbs, ConsoleVerbs
+):
     # Competing outbox claimers skip rows another transaction is claiming, not re-claim them.
     lock_rows = " FOR UPDATE SKIP LOCKED"
 

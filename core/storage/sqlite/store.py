@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from core.storage.console import ConsoleVerbs
 from core.storage.ingest import HEARTBEAT, IngestVerbs
 from core.storage.lease import LeaseVerbs
 from core.storage.model import StoreError
@@ -41,7 +42,9 @@ INSERT_UPDATE = (
 )
 
 
-class SqliteStore(IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs, SampleVerbs):
+class SqliteStore(
+    IngestVerbs, QueueVerbs, MonitorVerbs, LeaseVerbs, PollVerbs, SampleVerbs, ConsoleVerbs
+):
     lock_rows = ""  # SQLite has one writer at a time: no row locks to take or skip
 
     def __init__(self, path: str, *, timeout: float = 5.0, synchronous: str = "NORMAL") -> None:

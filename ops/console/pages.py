@@ -1,0 +1,197 @@
+"""The console's HTML pages on the ops listener: overview, dead letters, alerts, updates,
+audit. Views only compose: parse, call the store or ops/console/actions.py, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from core.delivery_errors import classify
+from core.storage import AUDIT_RUNNING, StoreError, error_class
+from ops.console.actions import ActionError, check
+from ops.console.context import Console, chat_hash
+from ops.console.filters import BadFilter, as_fields, parse_filter
+from ops.console.guard import csrf_token, finish, principal
+from ops.console.redaction import redacted
+
+NAV = (
+    ("overview", "Overview", "/"),
+    ("dead-letters", "Dead letters", "/dead-letters"),
+    ("alerts", "Alerts", "/alerts"),
+    ("updates", "Updates", "/updates"),
+    ("audit", "Audit", "/audit"),
+)
+PAGE_SIZE = 50
+
+
+def make_blueprint(console: Console) -> Blueprint:
+    pages = Blueprint(
+        "console",
+        __name__,
+        template_folder="templates",
+        static_folder="static",
+        static_url_path="/console/static",
+    )
+    pages.before_request(console.guard.admit)
+    pages.after_request(finish)
+    pages.context_processor(lambda: {"who": principal(), "csrf_token": csrf_token, "nav": NAV})
+    for name, function in FILTERS.items():
+        pages.add_app_template_filter(function, name)
+    pages.register_error_handler(ActionError, lambda exc: message(str(exc), exc.status))
+    pages.register_error_handler(BadFilter, lambda exc: message(str(exc), 400))
+    pages.register_error_handler(StoreError, lambda exc: message("the store is unavailable", 503))
+
+    @pages.get("/")
+    def overview() -> str:
+        return page("overview.html", "overview", snapshot=console.overview.snapshot())
+
+    @pages.get("/dead-letters")
+    def dead_letters() -> str:
+        dead = parse_filter(request.args, console.vocabulary)
+        rows = console.store.list_dead(dead, PAGE_SIZE, before_id())
+        running = [e for e in console.store.audit_entries(20) if e.state == AUDIT_RUNNING]
+        shown = request.args.get("audit", "")
+        entry = console.store.audit_entry(int(shown)) if shown.isdigit() else None
+        notice = ""
+        if entry is not None and entry.state != AUDIT_RUNNING:
+            notice = f"Audit #{entry.id}: {entry.action}, {entry.done} of {entry.matched} done"
+        elif entry is not None and all(e.id != entry.id for e in running):
+            running.append(entry)
+        return page(
+            "dead_letters.html",
+            "dead-letters",
+            rows=rows,
+            count=console.store.count_dead(dead),
+            fields=as_fields(dead),
+            running=running,
+            notice=notice,
+            vocabulary=console.vocabulary,
+            next_before=rows[-1].id if len(rows) == PAGE_SIZE else None,
+        )
+
+    @pages.post("/dead-letters/action")
+    def act() -> BaseResponse:
+        action, _, one = request.form.get("act", "").partition(":")
+        ids = [one] if one else request.form.getlist("id")
+        if not all(i.isdigit() for i in ids):
+            raise ActionError("ids must be whole numbers")
+        result = console.actions.on_ids(principal(), action, [int(i) for i in ids])
+        fields = as_fields(parse_filter(request.form, console.vocabulary))
+        return redirect(listing(audit=result.audit_id, **fields), 303)
+
+    @pages.post("/dead-letters/bulk")
+    def bulk() -> Any:
+        dead = parse_filter(request.form, console.vocabulary)
+        action, confirm = request.form.get("action", ""), request.form.get("confirm")
+        if confirm is None:  # the dry run: count, and ask for the count back
+            count = console.actions.count(dead)
+            target = urlencode(as_fields(dead)) or "all dead letters"
+            check(principal(), action)
+            return page(
+                "bulk.html",
+                "dead-letters",
+                action=action,
+                count=count,
+                target=target,
+                fields=as_fields(dead),
+            )
+        result = console.actions.start_bulk(principal(), action, dead, confirm)
+        return redirect(listing(audit=result.audit_id, **as_fields(dead)), 303)
+
+    @pages.get("/alerts")
+    def alerts() -> str:
+        history = console.store.alert_history(None, 100)
+        sent = console.store.notification_states([t.id for t in history if t.id is not None])
+        observations = {
+            bot: console.store.recent_observations(bot, 10) for bot in console.settings.bots
+        }
+        return page("alerts.html", "alerts", history=history, sent=sent, observations=observations)
+
+    @pages.get("/updates")
+    def updates() -> str:
+        bot = request.args.get("bot") or None
+        if bot is not None and bot not in console.vocabulary.bots:
+            raise BadFilter("unknown bot")
+        rows = console.store.recent_updates(bot, PAGE_SIZE, before_id())
+        next_before = rows[-1].id if len(rows) == PAGE_SIZE else None
+        return page(
+            "updates.html",
+            "updates",
+            rows=rows,
+            bot=bot,
+            vocabulary=console.vocabulary,
+            next_before=next_before,
+        )
+
+    @pages.get("/updates/<int:row_id>")
+    def update(row_id: int) -> str:
+        row = console.store.queued_update(row_id)
+        if row is None:
+            raise ActionError("no such update")
+        return page("update.html", "updates", row=row, body=redacted(row.body), revealed=False)
+
+    @pages.post("/updates/<int:row_id>/reveal")
+    def reveal(row_id: int) -> str:
+        row = console.actions.reveal(principal(), row_id)
+        body = row.body.decode("utf-8", "replace") if row.body is not None else ""
+        return page("update.html", "updates", row=row, body=body, revealed=True)
+
+    @pages.get("/audit")
+    def audit() -> str:
+        return page("audit.html", "audit", entries=console.store.audit_entries(200))
+
+    return pages
+
+
+def page(template: str, name: str, **values: Any) -> str:
+    values.setdefault("notice", "")
+    return render_template(template, page=name, **values)
+
+
+def message(text: str, status: int) -> Response:
+    body = render_template("message.html", page="", error=text, status=status, back=back())
+    return Response(body, status, mimetype="text/html")
+
+
+def listing(**fields: Any) -> str:
+    return url_for("console.dead_letters", **fields)
+
+
+def back() -> str:
+    return "/dead-letters" if request.path.startswith("/dead-letters") else "/"
+
+
+def before_id() -> int | None:
+    text = request.args.get("before_id", "")
+    if text and not text.isdigit():
+        raise BadFilter("before_id: not a whole number")
+    return int(text) if text else None
+
+
+def utc(moment: float | None) -> str:
+    if moment is None:
+        return "—"
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g} s"
+
+
+def per_second(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}/s"
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "utc": utc,
+    "seconds": seconds,
+    "per_second": per_second,
+    "chat": chat_hash,
+    "error_class": error_class,
+    "telegram_class": classify,
+}

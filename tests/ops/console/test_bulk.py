@@ -1,0 +1,75 @@
+"""A bulk action over 100,000 dead letters: bounded chunks on a background thread, progress in
+its audit row, other requests served meanwhile, and only the rows that matched at the start."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from core.storage import DeadFilter
+from tests.helpers.support import wait_until
+from tests.ops.console.conftest import csrf, make_dead
+
+ROWS = 100_000
+
+
+def bury(db: str, count: int, first: int) -> None:
+    """`count` dead letters written straight into the file (the forwarder's way takes minutes)."""
+    rows = [
+        ("default", n, "message", str(n), time.time(), 1, b"{}", "dead", 3, "HTTP 500: x")
+        for n in range(first, first + count)
+    ]
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO updates (bot, update_id, type, chat_key, received_at, conforms, body,"
+            " state, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def test_replaying_100000_dead_letters_is_chunked_and_never_blocks_a_request(make_console):
+    client, store = make_console()
+    console = client.application.extensions["tgwebhook.console"]
+    console.actions.chunk = 200  # 500 transactions: long enough to watch it run
+    bury(store.path, ROWS, first=1)
+    token = csrf(client)
+    started = time.monotonic()
+    answer = client.post(
+        "/api/dead-letters/replay",
+        json={"filter": {"bot": "default"}, "confirm": str(ROWS)},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 202 and time.monotonic() - started < 2.0
+    audit_id = answer.json["audit_id"]
+    seen = []
+
+    def progress() -> bool:
+        timed = time.monotonic()
+        entry = client.get(f"/api/audit/{audit_id}").json
+        page = client.get("/dead-letters")
+        assert page.status_code == 200 and time.monotonic() - timed < 2.0
+        seen.append((entry["state"], entry["done"]))
+        return entry["state"] != "running"
+
+    wait_until(progress, timeout=120, interval=0.05)
+    assert seen[-1] == ("done", ROWS)
+    assert any(state == "running" and 0 <= done < ROWS for state, done in seen)
+    assert store.count_dead(DeadFilter()) == 0
+    assert store.audit_entry(audit_id).matched == ROWS
+
+
+def test_dead_letters_arriving_during_a_bulk_action_are_not_swept_in(make_console):
+    client, store = make_console()
+    make_dead(store, 3)
+    actions = client.application.extensions["tgwebhook.console"].actions
+    token = csrf(client)
+    answer = client.post(
+        "/api/dead-letters/drop",
+        json={"filter": {}, "confirm": "3"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 202
+    make_dead(store, 2, first=100)  # newer ids than the pinned ones
+    wait_until(lambda: actions.running is None, timeout=30)
+    assert store.count_dead(DeadFilter()) == 2
+    assert store.audit_entry(answer.json["audit_id"]).done == 3
