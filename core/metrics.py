@@ -374,6 +374,11 @@ def precreate(bots: Iterable[str], update_types: Iterable[str]) -> None:
         POLL_ERRORS.labels(bot)
         BOTAPI_FLOOD_WAIT.labels(bot)
         BOTAPI_SHAPING_DELAY.labels(bot)
+        # sendMessage is what floods: its 429 and shaped rates exist (at 0) before the first one.
+        BOTAPI_DURATION.labels(bot, "sendMessage")
+        for outcome in BOTAPI_OUTCOMES:
+            if outcome != "local":  # the appliance never answers a send itself
+                BOTAPI_REQUESTS.labels(bot, "sendMessage", outcome)
         for result in FORWARD_RESULTS:
             FORWARD_ATTEMPTS.labels(bot, result)
     for channel in CHANNELS:

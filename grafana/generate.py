@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from grafana.botapi import botapi_row
 from grafana.panels import (
     APPLIANCE,
     GREEN_RED,
@@ -378,12 +379,13 @@ def overview() -> Json:
     layout = Layout()
     overview_ingest(layout, OVERVIEW)
     overview_queue(layout, OVERVIEW)
+    botapi_row(layout, OVERVIEW)
     overview_telegram(layout, OVERVIEW)
     overview_alerts(layout, OVERVIEW, APPLIANCE)
     return dashboard(
         "tgwebhook-overview",
         "tgwebhook / Overview",
-        "One tgwebhook appliance: ingest, queue and forwarding, Telegram side, alerts.",
+        "One tgwebhook appliance: ingest, queue and forwarding, Bot API, Telegram side, alerts.",
         layout.panels,
         multi_bot=True,
     )
@@ -635,11 +637,12 @@ def per_bot() -> Json:
     bot_now(layout, ONE_BOT)
     bot_traffic(layout, ONE_BOT)
     bot_delivery(layout, ONE_BOT)
+    botapi_row(layout, ONE_BOT)
     bot_telegram(layout, ONE_BOT)
     return dashboard(
         "tgwebhook-bot",
         "tgwebhook / Bot",
-        "One bot of one appliance: now, traffic, delivery, Telegram side, alerts.",
+        "One bot of one appliance: now, traffic, delivery, Bot API, Telegram side, alerts.",
         layout.panels,
         multi_bot=False,
     )

@@ -23,7 +23,7 @@ HISTOGRAMS = frozenset(s.name for s in metrics.SPECS if s.kind == "histogram")
 ALL_PANELS = [(name, p) for name, d in load_dashboards().items() for p in panels(d)]
 UNITS = {"s", "reqps", "ops", "short", "dateTimeFromNow", "percentunit", "d"}
 DECLARED_VALUES = {
-    "outcome": set(metrics.REQUEST_OUTCOMES),
+    "outcome": set(metrics.REQUEST_OUTCOMES) | set(metrics.BOTAPI_OUTCOMES),
     "result": set(metrics.FORWARD_RESULTS) | set(metrics.NOTIFY_RESULTS),
     "channel": set(metrics.CHANNELS),
     "alert": set(metrics.ALERTS),
