@@ -1,4 +1,5 @@
-"""The health document: only an unwritable store fails; the rest warns."""
+"""The health document as data: only what loses updates fails (an unwritable store here, a
+gone polling consumer in test_health_polling.py); the rest warns. Endpoints: tests/ops/."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from core.health import (
     queue_checks,
     telegram_checks,
 )
-from core.metrics import FORWARD_LAG, LAG_BUCKETS, forward_lag_buckets
+from core.metrics import LAG_BUCKETS, forward_lag_buckets
 from core.storage import Observation, QueueStats
 from tests.helpers.support import ROOT
 
@@ -101,22 +102,6 @@ def test_telegram_side_checks(obs, last_ok, check, status):
     assert assemble(None, checks, NOW)["status"] == status
 
 
-def test_health_endpoint_is_health_json_and_names_components(client):
-    response = client.get("/health")
-    assert response.status_code == 200
-    assert response.mimetype == "application/health+json"
-    body = response.json
-    assert body["status"] == "pass"
-    assert {"store:writable", "queue:depth", "queue:oldestAge", "deadLetters:count"} <= set(
-        body["checks"]
-    )
-
-
-def test_livez_and_readyz(client):
-    assert client.get("/livez").status_code == 200
-    assert client.get("/readyz").json == {"status": "pass"}
-
-
 def lag_buckets(*observations: float) -> tuple[tuple[float, float], ...]:
     """Cumulative buckets as FORWARD_LAG keeps them, after these observations."""
     return tuple((le, float(sum(o <= le for o in observations))) for le in (*LAG_BUCKETS, INF))
@@ -169,12 +154,3 @@ def test_forward_lag_is_read_from_the_process_that_observed_it(tmp_path, monkeyp
     assert quantile(0.99, forward_lag_buckets()["default"]) == pytest.approx(
         9.95
     )  # one 7 s: (5, 10] at rank 0.99
-
-
-def test_health_endpoint_reports_forward_lag_per_bot_since_it_started(client):
-    FORWARD_LAG.labels("default").observe(0.004)
-    FORWARD_LAG.labels("default").observe(0.004)
-    entries = client.get("/health").json["checks"]["forwarder:lagP99"]
-    assert [e["componentId"] for e in entries] == ["default"]
-    assert entries[0]["status"] == "pass" and 0 < entries[0]["observedValue"] <= 0.005
-    assert "2 delivered" in entries[0]["output"]  # not what earlier apps in this process saw

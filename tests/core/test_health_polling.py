@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from core.health import Limits, assemble, poll_checks
-from core.storage import IncomingUpdate, QueueStats
+from core.storage import QueueStats
 
 NOW = 1_800_000_000.0
 LIMITS = Limits(queue_age_seconds=300, backlog=100, poll_interval_seconds=15)
@@ -47,37 +45,3 @@ def test_a_polling_consumer_is_judged_by_how_long_its_updates_waited_for_a_poll(
 def test_only_polling_bots_get_a_poll_check():
     stats = [QueueStats("hooked", 500, 9999.0, 0, NOW)]
     assert poll_checks(stats, {}, LIMITS, NOW) == {}
-
-
-def record(store, count: int, received_at: float) -> None:
-    for update_id in range(1, count + 1):
-        body = b'{"update_id": %d}' % update_id
-        update = IncomingUpdate(
-            "default", update_id, "message", str(update_id), body, received_at, 1
-        )
-        store.record_update(update, False)
-
-
-def test_health_endpoint_fails_for_a_consumer_gone_with_a_backlog_and_recovers_on_a_poll(
-    client, store
-):
-    record(store, 200, time.time() - 3600)
-    store.take_poll("default", time.time() - 3600)
-    response = client.get("/health")
-    assert response.status_code == 503
-    entry = response.json["checks"]["getUpdates:lastPollAge"][0]
-    assert entry["status"] == "fail" and entry["observedValue"] >= 3600
-    assert response.json["checks"]["queue:depth"][0]["observedValue"] == 200
-    store.take_poll("default", time.time())
-    response = client.get("/health")
-    assert response.status_code == 200
-    assert response.json["checks"]["getUpdates:lastPollAge"][0]["status"] == "warn"
-
-
-def test_health_endpoint_passes_a_polling_bot_nobody_polls_with_nothing_waiting(client):
-    entry = client.get("/health").json["checks"]["getUpdates:lastPollAge"][0]
-    assert entry == {
-        "status": "pass",
-        "componentId": "default",
-        "output": "0 pending, never polled",
-    }
