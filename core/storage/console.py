@@ -25,6 +25,9 @@ ERROR_PATTERNS = {
 ERROR_CLASSES = (*ERROR_PATTERNS, "other")
 AUDIT_RUNNING, AUDIT_DONE, AUDIT_FAILED = "running", "done", "failed"
 AUDIT_COLUMNS = "id, at, actor, role, action, bot, target, matched, done, state, finished_at"
+# Spelled as in the partial index `updates_dead`, so both backends can use it: a constant, and
+# dead letters are few among millions of retained updates.
+IS_DEAD = f"state = '{DEAD}'"
 META_COLUMNS = "id, bot, update_id, type, chat_key, received_at, state, attempts, last_error"
 
 
@@ -82,7 +85,7 @@ def error_class(last_error: str | None) -> str:
 
 def dead_where(dead: DeadFilter) -> tuple[str, tuple]:
     """The WHERE clause and its parameters for `dead`; ValueError on an unknown class."""
-    sql, params = ["state = ?"], list[Any]([DEAD])
+    sql, params = [IS_DEAD], list[Any]()
     for column, value in (("bot", dead.bot), ("type", dead.type)):
         if value is not None:
             sql.append(f"{column} = ?")
@@ -116,7 +119,10 @@ class ConsoleVerbs:
     # -- dead letters ---------------------------------------------------------------------
     def count_dead(self, dead: DeadFilter) -> int:
         where, params = dead_where(dead)
-        return int(self.read(f"SELECT COUNT(*) FROM updates WHERE {where}", params)[0][0])
+        # Ordered by updates_dead's key: without statistics SQLite's planner would otherwise
+        # scan the wider covering index updates_queue (80 ms at a million rows, not 1 ms).
+        sql = f"SELECT COUNT(*) FROM (SELECT id FROM updates WHERE {where} ORDER BY bot, id) AS d"
+        return int(self.read(sql, params)[0][0])
 
     def newest_dead_id(self, dead: DeadFilter) -> int | None:
         where, params = dead_where(dead)
@@ -149,8 +155,8 @@ class ConsoleVerbs:
             return []
         marks = ", ".join("?" * len(ids))
         rows = self.read(
-            f"SELECT id FROM updates WHERE state = ? AND id IN ({marks}) ORDER BY id",
-            (DEAD, *ids),
+            f"SELECT id FROM updates WHERE {IS_DEAD} AND id IN ({marks}) ORDER BY id",
+            tuple(ids),
         )
         return [int(row[0]) for row in rows]
 

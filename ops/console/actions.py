@@ -9,6 +9,7 @@ starts it) and records its progress in that audit row.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +74,7 @@ class Actions:
         self.chunk = chunk
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-bulk")
         self.running: int | None = None  # audit id of this process's bulk action
+        self.starting = threading.Lock()
 
     def on_ids(self, who: Principal, action: str, ids: Sequence[int]) -> Result:
         """Replay or drop the dead letters `ids` (one, or a selection)."""
@@ -102,8 +104,18 @@ class Actions:
     def start_bulk(self, who: Principal, action: str, dead: DeadFilter, confirm: str) -> Result:
         """Start `action` on every dead letter matching `dead`; `confirm` must be their count."""
         check(who, action)
-        if self.running is not None:
-            raise Conflict(f"bulk action #{self.running} is still running; wait for it")
+        with self.starting:
+            if self.running is not None:
+                raise Conflict(f"bulk action #{self.running} is still running; wait for it")
+            pinned, matched, audit_id = self.begin_bulk(who, action, dead, confirm)
+            self.running = audit_id  # before the worker can finish and clear it
+            self.worker.submit(self.run_bulk, audit_id, action, pinned)
+        return Result(action, matched, 0, audit_id, AUDIT_RUNNING)
+
+    def begin_bulk(
+        self, who: Principal, action: str, dead: DeadFilter, confirm: str
+    ) -> tuple[DeadFilter, int, int]:
+        """Pin, count, check the confirmation, and write the `running` audit row."""
         pinned = replace(dead, through_id=self.store.newest_dead_id(dead) or 0)
         matched = self.store.count_dead(pinned)
         if not matched:
@@ -122,9 +134,7 @@ class Actions:
             matched=matched,
             state=AUDIT_RUNNING,
         )
-        self.running = audit_id
-        self.worker.submit(self.run_bulk, audit_id, action, pinned)
-        return Result(action, matched, 0, audit_id, AUDIT_RUNNING)
+        return pinned, matched, audit_id
 
     def run_bulk(self, audit_id: int, action: str, pinned: DeadFilter) -> None:
         done, after, state = 0, 0, AUDIT_FAILED

@@ -141,6 +141,10 @@ STEPS: list[tuple[str, tuple[str, ...]]] = [
             " WHERE delivered_at IS NOT NULL",
         ),
     ),
+    (
+        "console.create_dead_index",
+        ("CREATE INDEX updates_dead ON updates (bot, id) WHERE state = 'dead'",),
+    ),
 ]
 
 

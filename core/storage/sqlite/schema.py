@@ -263,4 +263,11 @@ def create_delivered_index(db: Database) -> None:
     )
 
 
+@console()
+def create_dead_index(db: Database) -> None:
+    # The console lists, counts and bulk-replays dead letters by bot and id; they are few among
+    # millions of retained updates, so a partial index finds them without a scan.
+    db.execute("CREATE INDEX updates_dead ON updates (bot, id) WHERE state = 'dead'")
+
+
 MIGRATIONS: list[Migrations] = [core, monitor, queue, scale, proxy, privacy, flood, console]

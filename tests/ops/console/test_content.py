@@ -1,0 +1,65 @@
+"""What the console shows: a canary inside an update's text never reaches a viewer (HTML or
+API), an operator's reveal shows it and is audited, and the overview's numbers are the store's."""
+
+from __future__ import annotations
+
+import time
+
+from core.storage import DeadFilter
+from tests.ops.console.conftest import CANARY, OPERATOR, VIEWER, basic, csrf, make_dead
+
+
+def every_read(client, headers, row_id):
+    paths = ["/", "/dead-letters", "/alerts", "/updates", "/audit", f"/updates/{row_id}"]
+    paths += ["/api/overview", "/api/dead-letters", "/api/updates", "/api/alerts", "/api/audit"]
+    paths += [f"/api/updates/{row_id}", "/api/dead-letters?bot=default"]
+    for path in paths:
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 200, path
+        yield path, answer.get_data(as_text=True)
+
+
+def test_a_canary_in_an_update_never_reaches_a_viewer(make_console):
+    client, store = make_console(credentials=True)
+    ids = make_dead(store, 2, text=CANARY)
+    viewer = basic(VIEWER)
+    for path, body in every_read(client, viewer, ids[0]):
+        assert CANARY not in body, path
+    refused = client.post(
+        f"/api/updates/{ids[0]}/reveal", headers={**viewer, "X-CSRF-Token": csrf(client, viewer)}
+    )
+    assert refused.status_code == 403 and CANARY not in refused.get_data(as_text=True)
+    assert store.audit_entries() == []
+
+
+def test_an_operator_reveals_content_and_the_audit_list_says_so(make_console):
+    client, store = make_console(credentials=True)
+    ids = make_dead(store, 1, text=CANARY)
+    operator = basic(OPERATOR)
+    shown = client.get(f"/updates/{ids[0]}", headers=operator).get_data(as_text=True)
+    assert CANARY not in shown and "[redacted]" in shown and 'data-action="reveal"' in shown
+    token = csrf(client, operator)
+    revealed = client.post(
+        f"/updates/{ids[0]}/reveal", data={"csrf_token": token}, headers=operator
+    )
+    assert revealed.status_code == 200 and CANARY in revealed.get_data(as_text=True)
+    entry = store.audit_entries()[0]
+    assert (entry.actor, entry.action, entry.target) == ("otto", "reveal", f"update {ids[0]}")
+    audit = client.get("/audit", headers=operator).get_data(as_text=True)
+    assert "reveal" in audit and CANARY not in audit
+
+
+def test_the_overview_numbers_are_the_stores(make_console):
+    client, store = make_console()
+    make_dead(store, 3)
+    make_dead(store, 2, first=50)
+    store.replay_dead(store.dead_ids_among(list(range(1, 100)))[:2], time.time())
+    stats = store.queue_stats(["default"], time.time())[0]
+    card = client.get("/api/overview").json["cards"][0]
+    assert (card["queue_depth"], card["dead_letters"]) == (stats.depth, stats.dead_letters)
+    assert (card["queue_depth"], card["dead_letters"]) == (2, 3)
+    assert card["dead_letters"] == store.count_dead(DeadFilter(bot="default"))
+    page = client.get("/").get_data(as_text=True)
+    assert '<dd data-field="queue-depth">2</dd>' in page
+    assert 'data-field="dead-letters">3</a>' in page
+    assert 'id="last-updated"' in page and card["status"] in ("pass", "warn", "fail")
