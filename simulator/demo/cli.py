@@ -105,6 +105,7 @@ class Demo:
             "FORWARD_SECRET_TOKEN": self.bot.secret,
             "ALERT_WEBHOOK_URL": self.inbox.url,
             "POLL_INTERVAL_SECONDS": self.args.poll_interval,
+            "SAMPLE_INTERVAL_SECONDS": 5,  # the console's charts fill within a demo's minutes
             "QUEUE_AGE_THRESHOLD_SECONDS": 8,
             "BACKLOG_THRESHOLD": 20,
             "POLL_FAILURES_THRESHOLD": 2,
