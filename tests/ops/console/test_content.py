@@ -6,7 +6,10 @@ from __future__ import annotations
 import time
 
 from core.storage import DeadFilter
-from tests.ops.console.conftest import CANARY, OPERATOR, VIEWER, basic, csrf, make_dead
+from core.telegram import SECRET_HEADER
+from ops.console.overview import INGEST
+from tests.helpers.support import SECRET, make_update
+from tests.ops.console.conftest import CANARY, OPERATOR, OPS_TOKEN, VIEWER, basic, csrf, make_dead
 
 
 def every_read(client, headers, row_id):
@@ -63,3 +66,24 @@ def test_the_overview_numbers_are_the_stores(make_console):
     assert '<dd data-field="queue-depth">2</dd>' in page
     assert 'data-field="dead-letters">3</a>' in page
     assert 'id="last-updated"' in page and card["status"] in ("pass", "warn", "fail")
+
+
+def test_the_ingest_rate_and_ack_latency_come_from_the_process_metrics(make_console):
+    client, _ = make_console()
+    overview = client.application.extensions["tgwebhook.console"].overview
+    headers = {SECRET_HEADER: SECRET}
+    for update_id in range(1, 11):
+        answer = client.post("/webhook/default", json=make_update(update_id), headers=headers)
+        assert answer.status_code == 200
+    since = overview.windows[INGEST].samples[0].at
+    card = overview.snapshot(now=since + 20.0).cards[0]
+    assert card.ingest_rate == 0.5  # 10 new updates over the 20 s since the window began
+    assert card.ack_p99 is not None and 0 < card.ack_p99 < 5
+
+
+def test_no_secret_appears_on_any_page_or_api_answer_even_for_an_operator(make_console):
+    client, store = make_console(credentials=True)
+    ids = make_dead(store, 1)
+    for path, body in every_read(client, {"Authorization": f"Bearer {OPS_TOKEN}"}, ids[0]):
+        assert OPS_TOKEN not in body and SECRET not in body, path
+        assert OPERATOR[1] not in body, path
