@@ -47,7 +47,9 @@ def test_concurrent_redeliveries_across_four_workers_store_each_update_once(serv
     )
     assert metrics[("tgwebhook_duplicates_total", (("bot", "default"),))] == 200
     assert metrics[("tgwebhook_request_duration_seconds_count", (("bot", "default"),))] == 400
-    assert metrics[("tgwebhook_queue_depth", (("bot", "default"),))] == 0  # no forward URL
+    # No forward URL: a polling bot, all 200 wait for getUpdates.
+    assert metrics[("tgwebhook_queue_depth", (("bot", "default"),))] == 200
+    assert metrics[("tgwebhook_getupdates_pending", (("bot", "default"),))] == 200
 
 
 def test_duplicate_from_before_a_restart_is_still_recognised(serve, tmp_path):
