@@ -33,7 +33,7 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 DESKTOP = (1280, 900)
 PHONE = (390, 844)  # a common phone's CSS viewport
 WAIT_SECONDS = 20.0
-LONGEST_SHOT = 2400  # CSS px: a full-page screenshot stops here
+LONGEST_SHOT = 1800  # CSS px: a full-page screenshot stops here (about two phone screens)
 SCREENSHOTS_ENV = "TGWEBHOOK_SCREENSHOTS"
 
 
