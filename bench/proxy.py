@@ -13,10 +13,12 @@ base and its webhook set there. The proxy answers on the loopback listener (OPS_
     row is the same load on a second bot polling the simulator's own getUpdates.
 (b) sendMessage from 1 and 64 concurrent callers, to distinct private chats (one message each,
     so a per-chat shaper admits them), straight to the simulator and through the proxy; added
-    latency = proxy minus direct per quantile. Proxy CPU per call: CPU time of the whole serve
-    process tree during the proxy rows / their calls.
+    latency = proxy minus direct per quantile. Once with flood shaping on (the default: its
+    30/s overall limit holds a faster caller), once on a second appliance with it off (what the
+    proxy itself adds). Proxy CPU per call: CPU time of the whole serve process tree during the
+    proxy rows / their calls.
 
-    python bench/proxy.py                      # 200 updates/s for 20 s; 500 / 3,000 sends
+    python bench/proxy.py                      # 200 updates/s for 20 s; 500 / 1,000 sends
     python bench/proxy.py --duration 5 --sends 100 --out /tmp/x
 """
 
@@ -36,7 +38,8 @@ from pathlib import Path
 
 import aiohttp
 import requests
-from ingest import ROOT, SECRET, free_port, tgwebhook_target, tree_cpu_seconds
+from ingest import ROOT, SECRET, Target, free_port, tgwebhook_target, tree_cpu_seconds
+from proxy_report import CHATS, QUANTILES, markdown
 
 RESULTS = ROOT / "bench" / "results"
 # make_token(1) and (2) of simulator/tokens.py, spelled out: bench runs from bench/ without the
@@ -45,8 +48,6 @@ TOKENS = (
     "7000000001:AAodMofShc3CF28BAfzLuE-eXZHilGlgP65",
     "7000000002:AAxfcdHq26U01MkBkwzfgpliORNIHR3gyup",
 )
-CHATS = 500
-QUANTILES = ("p50_ms", "p99_ms", "max_ms")
 
 
 def quantiles(values: list[float]) -> dict:
@@ -202,46 +203,10 @@ def send_rows(sim: Simulator, proxy: str, serve_pid: int, sends: dict[int, int])
     return rows
 
 
-def markdown(result: dict) -> str:
-    lines = [
-        f"# Bot API proxy ({result['when']}, load average {result['load_before']} before,"
-        f" {result['load_after']} after)",
-        "",
-        f"(a) getUpdates wake-up: {result['rate']} updates/s for {result['duration']} s over"
-        f" {CHATS} chats, one poller, timeout=50. Times in ms.",
-        "",
-        "| path | updates | returned | getUpdates calls | ack->poll p50 | p99 | max"
-        " | inject->poll p50 | p99 | max |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, row in result["wake_up"].items():
-        ack = row.get("ack_to_poll", dict.fromkeys(QUANTILES, "-"))
-        figures = [*ack.values(), *row["inject_to_poll"].values()]
-        counts = f"{row['updates']} | {row['returned']} | {row['getUpdates_calls']}"
-        lines.append(f"| {name} | {counts} | " + " | ".join(map(str, figures)) + " |")
-    lines += [
-        "",
-        "(b) sendMessage, one message per private chat (distinct chat ids). Times in ms;"
-        " added = proxy minus direct at the same quantile.",
-        "",
-        "| callers | calls | direct p50 | direct p99 | proxy p50 | proxy p99 | added p50"
-        " | added p99 | direct calls/s | proxy calls/s | proxy CPU/call | proxy statuses |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in result["send"]:
-        d, p = row["direct"], row["proxy"]
-        lines.append(
-            f"| {row['callers']} | {p['calls']} | {d['p50_ms']} | {d['p99_ms']} | {p['p50_ms']}"
-            f" | {p['p99_ms']} | {round(p['p50_ms'] - d['p50_ms'], 2)}"
-            f" | {round(p['p99_ms'] - d['p99_ms'], 2)} | {d['per_s']} | {p['per_s']}"
-            f" | {row['proxy_cpu_us_per_call']} us | {p['statuses']} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def appliance(workdir: Path, sim: Simulator):
+def appliance(workdir: Path, sim: Simulator, env: dict[str, str]) -> Target:
+    workdir.mkdir()
     target = tgwebhook_target(workdir, None)
-    target.env.update({"TGWEBHOOK_BOT_TOKEN": TOKENS[0], "TGWEBHOOK_API_BASE": sim.url})
+    target.env.update({"TGWEBHOOK_BOT_TOKEN": TOKENS[0], "TGWEBHOOK_API_BASE": sim.url, **env})
     target.env.pop("TGWEBHOOK_FORWARD_URL", None)  # poll mode: getUpdates serves the bot
     target.start()
     webhook = {"url": f"http://127.0.0.1:{target.port}/webhook/default", "secret_token": SECRET}
@@ -250,29 +215,40 @@ def appliance(workdir: Path, sim: Simulator):
     return target
 
 
+def measure(sim: Simulator, workdir: Path, env: dict, args: argparse.Namespace, wake: bool):
+    """One fresh appliance with `env`: the (a) rows if `wake`, then the (b) rows."""
+    target = appliance(workdir, sim, env)
+    found: dict = {}
+    try:
+        proxy = f"http://127.0.0.1:{target.port}"
+        paths = {
+            "appliance (proxy)": (proxy, TOKENS[0], True),
+            "direct (simulator getUpdates)": (sim.url, TOKENS[1], False),
+        }
+        for base, token, acked in paths.values() if wake else ():  # warm-up
+            wake_up_row(sim, base, token, args.rate, 1, acked)
+        found["wake_up"] = {
+            name: wake_up_row(sim, base, token, args.rate, args.duration, acked)
+            for name, (base, token, acked) in (paths.items() if wake else ())
+        }
+        sends = {1: args.sends, 64: args.sends * 2}
+        found["send"] = send_rows(sim, proxy, target.process.pid, sends)
+    finally:
+        target.stop()
+    return found
+
+
 def run(args: argparse.Namespace, workdir: Path) -> dict:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     result = {"when": when, "rate": args.rate, "duration": args.duration}
     result["load_before"] = round(os.getloadavg()[0], 2)
     sim = Simulator()
     try:
-        target = appliance(workdir, sim)
-        try:
-            proxy = f"http://127.0.0.1:{target.port}"
-            paths = {
-                "appliance (proxy)": (proxy, TOKENS[0], True),
-                "direct (simulator getUpdates)": (sim.url, TOKENS[1], False),
-            }
-            for base, token, acked in paths.values():  # warm-up
-                wake_up_row(sim, base, token, args.rate, 1, acked)
-            result["wake_up"] = {
-                name: wake_up_row(sim, base, token, args.rate, args.duration, acked)
-                for name, (base, token, acked) in paths.items()
-            }
-            sends = {1: args.sends, 64: args.sends * 6}
-            result["send"] = send_rows(sim, proxy, target.process.pid, sends)
-        finally:
-            target.stop()
+        result |= measure(sim, workdir / "shaped", {}, args, wake=True)
+        # The same sends with the shaper off: what the proxy itself adds, without the waits
+        # Telegram's 30/s overall limit imposes on a caller faster than that.
+        off = {"TGWEBHOOK_FLOOD_SHAPING": "false"}
+        result["send_unshaped"] = measure(sim, workdir / "unshaped", off, args, False)["send"]
     finally:
         sim.stop()
     result["load_after"] = round(os.getloadavg()[0], 2)
