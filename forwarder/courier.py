@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 
-from core import metrics
+from core import flood, metrics
 from core.config import Settings
 from core.storage import (
     DEAD_NOW,
@@ -169,12 +169,23 @@ class Courier:
 
     def _run_reply(self, update: QueuedUpdate, reply: Reply, answer: Answer) -> None:
         client = self._client(update.bot)
+        # Shaped with the proxy's calls (core/flood.py); the chat stays leased while it waits.
+        chat_id, store = reply.params.get("chat_id"), self.outbox.store
+        refused = flood.shape_call(store, self.settings, update.bot, reply.method, chat_id)
+        if refused is not None:
+            why = f"flood shaping: its chat's turn is {refused} s away (> FLOOD_MAX_WAIT_SECONDS)"
+            self._reply_failed(update, reply.method, why)
+            return
         try:
             if reply.files:  # an upload goes on byte for byte, as Telegram would have read it
                 client.call_with_body(reply.method, answer.body, answer.content_type)
             else:
                 client.call(reply.method, reply.params)
         except TelegramError as exc:  # already redacted by the client
+            if exc.error_code == 429 and exc.retry_after is not None:
+                flood.note_flood(
+                    store, self.settings, update.bot, reply.method, chat_id, exc.retry_after
+                )
             self._reply_failed(update, reply.method, str(exc))
             return
         metrics.FORWARD_ATTEMPTS.labels(update.bot, "reply_ok").inc()

@@ -7,13 +7,15 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
+from core import metrics
 from core.config import BotConfig, Settings
-from core.storage import PollStore
+from core.storage import FloodStore, PollStore
 from proxy import envelope, intercepts
 from proxy.feed import WEBHOOK_ACTIVE, Feed
 from proxy.params import parse
+from proxy.shaper import Shaper, method_label
 from proxy.upstream import Call, Upstream, reply
 
 Scope = MutableMapping[str, Any]
@@ -23,14 +25,19 @@ PREFIXES = ("/bot", "/file/bot")
 MAX_LOCAL_BODY = 1 << 20  # the methods answered here take small parameters
 
 
+class ProxyStore(PollStore, FloodStore, Protocol):
+    """getUpdates from the store, and the flood state shared with other processes."""
+
+
 class ProxyASGI:
-    def __init__(self, settings: Settings, store: PollStore, known: tuple[str, ...]) -> None:
+    def __init__(self, settings: Settings, store: ProxyStore, known: tuple[str, ...]) -> None:
         self.bots = {bot.token.reveal(): bot for bot in settings.bots.values() if bot.token}
         self.store = store
         self.known = known
         self.honour = settings.proxy_honour
         self.feed = Feed(store, known, time.time)
         self.upstream = Upstream(settings.api_base, settings.http_timeout_seconds)
+        self.shaper = Shaper(settings, store, self.upstream)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         is_file = scope["path"].startswith("/file/bot")
@@ -41,9 +48,14 @@ class ProxyASGI:
         if bot is None:
             return await reply(send, envelope.UNAUTHORIZED)
         method = rest.lower()
-        if not is_file and self.local(bot, method):
-            return await reply(send, await self.answer_locally(bot, method, scope, receive))
-        await self.upstream.forward(self.call(scope, receive, bot, is_file, rest), send)
+        call = self.call(scope, receive, bot, is_file, rest)
+        if is_file:  # a download: no method, no chat, nothing to shape
+            await self.upstream.forward(call, send)
+        elif self.local(bot, method):
+            metrics.BOTAPI_REQUESTS.labels(bot.name, method_label(method), "local").inc()
+            await reply(send, await self.answer_locally(bot, method, scope, receive))
+        else:
+            await self.shaper.forward(bot.name, method, call, send)
 
     def bot_for(self, token: str) -> BotConfig | None:
         found = None

@@ -73,3 +73,29 @@ def from_multipart(content_type: str, body: bytes) -> dict[str, str]:
             if isinstance(payload, bytes):
                 values[str(name)] = payload.decode("utf-8", "replace")
     return values
+
+
+def peeked_chat_id(query: bytes, content_type: str, prefix: bytes, whole: bool) -> str | None:
+    """The call's chat_id from its query string and the first bytes of its body: all of a
+    JSON or form body that is `whole`, the complete parts of a multipart one."""
+    kind = content_type.partition(";")[0].strip().lower()
+    if not whole and kind == "multipart/form-data":
+        prefix = complete_parts(content_type, prefix)
+    elif not whole:
+        prefix = b""
+    chat_id = parse(query, content_type, prefix).values.get("chat_id")
+    return chat_id if chat_id else None
+
+
+def complete_parts(content_type: str, prefix: bytes) -> bytes:
+    """The parts of a multipart body that end within `prefix`, closed as a whole body."""
+    boundary = (
+        BytesParser(policy=HTTP)
+        .parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n")
+        .get_param("boundary")
+    )
+    if not isinstance(boundary, str) or not boundary:
+        return b""
+    delimiter = b"\r\n--" + boundary.encode("latin-1")
+    end = prefix.rfind(delimiter)
+    return prefix[:end] + delimiter + b"--\r\n" if end > 0 else b""

@@ -3,8 +3,8 @@ real token, Telegram's answer streamed back byte for byte with its status.
 
 Request bodies stream through (a 50 MB upload is never held whole). A call is retried only
 when the connection was refused before any byte was sent; after a partial transfer or a
-timeout Telegram may have executed it, so the error goes back to the bot. The next slice's
-flood shaper wraps `Upstream.forward`.
+timeout Telegram may have executed it, so the error goes back to the bot. The flood shaper
+(proxy/shaper.py) wraps `Upstream.forward`.
 """
 
 from __future__ import annotations
@@ -44,24 +44,28 @@ class Upstream:
         self.timeout = httpx.Timeout(timeout, read=max(timeout, 120.0), write=max(timeout, 120.0))
         self._client: httpx.AsyncClient | None = None
 
-    async def forward(self, call: Call, send: Send) -> None:
+    async def forward(self, call: Call, send: Send) -> int | None:
+        """Telegram's status, or None when the answer (502, 504) is the proxy's own."""
         started = Started()
         for attempt in range(CONNECT_RETRIES + 1):
             try:
-                return await self._exchange(call, send, started)
+                await self._exchange(call, send, started)
+                return started.status
             except httpx.ConnectError:
                 if started.sent or attempt == CONNECT_RETRIES:
-                    return await reply(send, envelope.error(502, "Bad Gateway"))
+                    await reply(send, envelope.error(502, "Bad Gateway"))
+                    return None
                 await asyncio.sleep(RETRY_DELAY)
             except httpx.TimeoutException:
-                if started.answered:
-                    return
-                return await reply(send, envelope.error(504, "Gateway Timeout"))
+                if not started.answered:
+                    await reply(send, envelope.error(504, "Gateway Timeout"))
+                return started.status
             except httpx.HTTPError as exc:  # its text names the URL, which holds the token
                 log.warning("proxy: upstream call failed: %s", type(exc).__name__)
                 if not started.answered:
                     await reply(send, envelope.error(502, "Bad Gateway"))
-                return
+                return started.status
+        return None
 
     async def _exchange(self, call: Call, send: Send, started: Started) -> None:
         headers = [(k, v) for k, v in call.headers if k in PASSED_REQUEST_HEADERS]
@@ -82,7 +86,7 @@ class Upstream:
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": kept}
             )
-            started.answered = True
+            started.answered, started.status = True, response.status_code
             async for chunk in response.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
@@ -105,6 +109,7 @@ class Started:
     def __init__(self) -> None:
         self.sent = False
         self.answered = False
+        self.status: int | None = None
 
     async def watch(self, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         async for chunk in body:

@@ -1,0 +1,201 @@
+"""Every proxied Bot API call goes through here: flood-shaped (core/flood.py, state shared in
+the store), retried on Telegram's 429 while the body is still held, and measured.
+
+The call's chat_id is read from its query string and the first PEEK_BYTES of its body (a
+multipart upload's leading parts); those bytes then go on followed by the rest, so an upload
+is never held whole. A call that would wait more than TGWEBHOOK_FLOOD_MAX_WAIT_SECONDS gets
+Telegram's own 429 with the remaining retry_after instead, so the bot's retry logic applies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+from core import metrics
+from core.flood import Decision, FloodKey, FloodSettings, block_key, keys_of
+from core.storage import FloodStore, StoreError
+from core.updates import SPEC_PATH
+from proxy import envelope
+from proxy.params import peeked_chat_id
+from proxy.upstream import Call, Send, Upstream, reply
+
+log = logging.getLogger("tgwebhook.proxy")
+PEEK_BYTES = 64 * 1024  # bodies up to this are held whole (and may be retried after a 429)
+ATTEMPTS = 3  # sends of one held call, 429s included
+CAPTURED = 4096  # of a 429's body: enough for its parameters
+
+
+@cache
+def method_names() -> dict[str, str]:
+    """Lower-cased method name -> the spec's spelling (metric labels are bounded by it)."""
+    names = json.loads(SPEC_PATH.read_text(encoding="utf-8"))["methods"]
+    return {name.lower(): name for name in names}
+
+
+def method_label(method: str) -> str:
+    return method_names().get(method.lower(), "other")
+
+
+class Shaper:
+    def __init__(
+        self,
+        settings: FloodSettings,
+        store: FloodStore,
+        upstream: Upstream,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.upstream = upstream
+        self.clock = clock
+
+    async def forward(self, bot: str, method: str, call: Call, send: Send) -> None:
+        prefix, rest = await peek(call.body(), PEEK_BYTES)
+        headers = dict(call.headers)
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        chat_id = peeked_chat_id(call.query, content_type, prefix, rest is None)
+        keys = keys_of(self.settings, method, chat_id) if self.settings.flood_shaping else ()
+        if rest is None:
+            call = replace(call, body=lambda: chunks_of(prefix))
+        else:
+            call = replace(call, body=lambda: chained(prefix, rest))
+        # Without shaping a 429 is not retried: nothing would wait its retry_after.
+        held = rest is None and bool(keys)
+        outcome = await self.attempts(bot, method, keys, call, send, held)
+        metrics.BOTAPI_REQUESTS.labels(bot, method_label(method), outcome).inc()
+
+    async def attempts(
+        self, bot: str, method: str, keys: tuple[FloodKey, ...], call: Call, send: Send, held: bool
+    ) -> str:
+        """Send until Telegram answers other than 429, the body is gone or the wait too long."""
+        deadline = self.clock() + self.settings.flood_max_wait_seconds
+        answer: Capture | None = None
+        for attempt in range(ATTEMPTS):
+            decision = await self.wait_turn(bot, keys, deadline - self.clock())
+            if not decision.admitted:
+                if answer is not None:  # Telegram's own 429, held for a retry that cannot be
+                    await answer.flush()
+                    return "flood_wait"
+                await reply(send, too_many_requests(decision.refused_retry_after or 1))
+                return "shaped"
+            answer = Capture(send, hold=held and attempt < ATTEMPTS - 1)
+            started = self.clock()
+            status = await self.upstream.forward(call, answer)
+            took = self.clock() - started
+            metrics.BOTAPI_DURATION.labels(bot, method_label(method)).observe(took)
+            if status != 429:
+                return outcome_of(status)
+            await self.flooded(bot, keys, answer)
+            if not answer.holding:
+                return "flood_wait"
+        return "flood_wait"
+
+    async def wait_turn(self, bot: str, keys: tuple[FloodKey, ...], max_wait: float) -> Decision:
+        """core.flood.wait_turn without holding a thread while it sleeps."""
+        started = self.clock()
+        decision = Decision(later=keys)
+        try:
+            while decision.admitted and decision.later:
+                left = max_wait - (self.clock() - started)
+                decision = await asyncio.to_thread(
+                    self.store.reserve_send, bot, decision.later, self.clock(), left
+                )
+                if decision.admitted and decision.wait > 0:
+                    await asyncio.sleep(decision.wait)
+        except StoreError as exc:  # shaping is a courtesy to Telegram: never fail a call for it
+            log.warning("proxy: flood state unavailable, call not shaped: %s", exc)
+            return Decision()
+        if keys and decision.admitted:
+            metrics.BOTAPI_SHAPING_DELAY.labels(bot).observe(self.clock() - started)
+        return decision
+
+    async def flooded(self, bot: str, keys: tuple[FloodKey, ...], answer: Capture) -> None:
+        """Telegram answered 429: nothing more for this method in this chat until it allows."""
+        retry_after = answer.retry_after()
+        if retry_after is None:
+            return
+        metrics.BOTAPI_FLOOD_WAIT.labels(bot).observe(retry_after)
+        if not keys:  # shaping is off
+            return
+        try:
+            until = self.clock() + retry_after
+            await asyncio.to_thread(self.store.record_flood, bot, block_key(keys), until)
+        except StoreError as exc:
+            log.warning("proxy: could not record a 429's retry_after: %s", exc)
+
+
+def too_many_requests(retry_after: int) -> envelope.Answer:
+    return envelope.error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+
+
+def outcome_of(status: int | None) -> str:
+    if status is None:
+        return "failed"
+    if status == 429:
+        return "flood_wait"
+    return "ok" if 200 <= status < 300 else "error"
+
+
+class Capture:
+    """Passes Telegram's answer on to the bot, keeping the start of a 429's body; with `hold`,
+    keeps a 429 back instead (it is sent by `flush` if no retry replaces it)."""
+
+    def __init__(self, send: Send, hold: bool) -> None:
+        self.send = send
+        self.hold = hold
+        self.holding = False
+        self.headers: dict[bytes, bytes] = {}
+        self.body = b""
+        self.held: list[dict[str, Any]] = []
+
+    async def __call__(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.holding = self.hold and message["status"] == 429
+            self.headers = dict(message.get("headers") or ())
+        elif len(self.body) < CAPTURED:
+            self.body += message.get("body", b"")
+        if self.holding:
+            self.held.append(message)
+        else:
+            await self.send(message)
+
+    async def flush(self) -> None:
+        for message in self.held:
+            await self.send(message)
+
+    def retry_after(self) -> float | None:
+        try:
+            value = json.loads(self.body)["parameters"]["retry_after"]
+        except (ValueError, KeyError, TypeError):
+            value = self.headers.get(b"retry-after")
+        try:
+            return max(0.0, float(value)) if value is not None else None
+        except ValueError:
+            return None
+
+
+async def peek(body: AsyncIterator[bytes], limit: int) -> tuple[bytes, AsyncIterator[bytes] | None]:
+    """The body's first `limit` bytes (or all of it) and what is left, None if nothing is."""
+    prefix = b""
+    async for chunk in body:
+        prefix += chunk
+        if len(prefix) >= limit:
+            return prefix, body
+    return prefix, None
+
+
+async def chunks_of(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def chained(prefix: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield prefix
+    async for chunk in rest:
+        yield chunk
