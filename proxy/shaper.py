@@ -92,8 +92,10 @@ class Shaper:
             metrics.BOTAPI_DURATION.labels(bot, method_label(method)).observe(took)
             if status != 429:
                 return outcome_of(status)
-            await self.flooded(bot, keys, answer)
-            if not answer.holding:
+            recorded = await self.flooded(bot, keys, answer)
+            if answer.holding and not recorded:  # no wait known to retry after: pass it on
+                await answer.flush()
+            if not (answer.holding and recorded):
                 return "flood_wait"
         return "flood_wait"
 
@@ -116,19 +118,22 @@ class Shaper:
             metrics.BOTAPI_SHAPING_DELAY.labels(bot).observe(self.clock() - started)
         return decision
 
-    async def flooded(self, bot: str, keys: tuple[FloodKey, ...], answer: Capture) -> None:
-        """Telegram answered 429: nothing more for this method in this chat until it allows."""
+    async def flooded(self, bot: str, keys: tuple[FloodKey, ...], answer: Capture) -> bool:
+        """Telegram answered 429: nothing more for this method in this chat until it allows.
+        Whether that was recorded (so a retry waits for it)."""
         retry_after = answer.retry_after()
         if retry_after is None:
-            return
+            return False
         metrics.BOTAPI_FLOOD_WAIT.labels(bot).observe(retry_after)
         if not keys:  # shaping is off
-            return
+            return False
         try:
             until = self.clock() + retry_after
             await asyncio.to_thread(self.store.record_flood, bot, block_key(keys), until)
         except StoreError as exc:
             log.warning("proxy: could not record a 429's retry_after: %s", exc)
+            return False
+        return True
 
 
 def too_many_requests(retry_after: int) -> envelope.Answer:

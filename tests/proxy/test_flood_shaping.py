@@ -151,3 +151,21 @@ def test_an_upload_is_shaped_by_the_chat_id_in_its_first_part_and_streamed_whole
         "size": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+
+
+def test_a_429_without_retry_after_is_passed_on_not_retried(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    raw = '{"ok":false,"error_code":429,"description":"Too Many"}'
+    sim.admin.add_fault("sendMessage", token=token, error_code=429, raw_body=raw)
+    answer = stack.call("sendMessage", chat_id=3, text="a")
+    assert (answer.status_code, answer.text) == (429, raw)
+    assert len(sends(stack, 3)) == 1
+
+
+def test_a_chat_telegram_keeps_refusing_gets_three_sends_then_telegrams_answer(sim, serve, token):
+    stack = poll_stack(sim, serve, token)
+    sim.admin.add_fault("sendMessage", token=token, error_code=429, retry_after=1)
+    answer, took = timed(stack, "sendMessage", chat_id=3, text="a")
+    assert answer.status_code == 429 and answer.json()["parameters"]["retry_after"] == 1
+    times = [call["time"] for call in sends(stack, 3)]
+    assert len(times) == 3 and times[2] - times[0] >= 2 - 0.05 and took < 5
