@@ -24,6 +24,7 @@ ERROR_PATTERNS = {
 }
 ERROR_CLASSES = (*ERROR_PATTERNS, "other")
 AUDIT_RUNNING, AUDIT_DONE, AUDIT_FAILED = "running", "done", "failed"
+AUDIT_INTERRUPTED = "interrupted"  # its worker died mid-way (ops/console/actions.py)
 AUDIT_COLUMNS = "id, at, actor, role, action, bot, target, matched, done, state, finished_at"
 # Spelled as in the partial index `updates_dead`, so both backends can use it: a constant, and
 # dead letters are few among millions of retained updates.
@@ -214,6 +215,18 @@ class ConsoleVerbs:
             conn.execute(
                 "UPDATE console_audit SET done = ?, state = ?, finished_at = ? WHERE id = ?",
                 (done, state, at if state != AUDIT_RUNNING else None, audit_id),
+            )
+
+    def interrupt_audit(self, audit_id: int, at: float) -> bool:
+        """A `running` row whose worker died: `interrupted` (False when it ended meanwhile)."""
+        with self.write() as conn:
+            return (
+                conn.execute(
+                    "UPDATE console_audit SET state = ?, finished_at = ? WHERE id = ?"
+                    " AND state = ?",
+                    (AUDIT_INTERRUPTED, at, audit_id, AUDIT_RUNNING),
+                ).rowcount
+                == 1
             )
 
     def audit_entries(self, limit: int = 100) -> list[AuditEntry]:

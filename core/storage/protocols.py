@@ -238,7 +238,8 @@ class PollStore(BaseStore, Protocol):
 
 
 class ConsoleStore(BaseStore, Protocol):
-    """The operator console: filtered dead letters, their replay and drop, the audit list."""
+    """The operator console: filtered dead letters (replayed and dropped by QueueStore's verbs),
+    the audit list, updates' metadata."""
 
     def count_dead(self, dead: DeadFilter) -> int: ...
 
@@ -251,12 +252,6 @@ class ConsoleStore(BaseStore, Protocol):
     def dead_chunk(self, dead: DeadFilter, after_id: int, limit: int) -> list[int]: ...
 
     def dead_ids_among(self, ids: Sequence[int]) -> list[int]: ...
-
-    def replay_dead(self, ids: Sequence[int] | None, now: float, bot: str | None = None) -> int: ...
-
-    def drop_dead(self, ids: Sequence[int] | None, bot: str | None = None) -> int: ...
-
-    def queued_update(self, row_id: int) -> QueuedUpdate | None: ...
 
     def recent_updates(
         self, bot: str | None = None, limit: int = 50, before_id: int | None = None
@@ -281,6 +276,8 @@ class ConsoleStore(BaseStore, Protocol):
     def progress_audit(
         self, audit_id: int, done: int, state: str = "running", at: float | None = None
     ) -> None: ...
+
+    def interrupt_audit(self, audit_id: int, at: float) -> bool: ...
 
     def audit_entries(self, limit: int = 100) -> list[AuditEntry]: ...
 

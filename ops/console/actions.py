@@ -3,17 +3,22 @@
 Replay and drop change rows only through the store's own dead-letter verbs (the ones
 `python app.py dlq` uses); every action writes its audit row. A bulk action is pinned to the
 rows that matched when it started, runs in chunks on a background thread (the web worker only
-starts it) and records its progress in that audit row.
+starts it) and records its progress in that audit row. One runs at a time among all workers and
+replicas: it holds the store lease `console-bulk`, renewed with every chunk, so a row left
+`running` by a worker that died is recognised (its lease lapsed) and marked `interrupted`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Protocol
 from urllib.parse import urlencode
 
 from core.storage import (
@@ -22,7 +27,9 @@ from core.storage import (
     AUDIT_RUNNING,
     ConsoleStore,
     DeadFilter,
+    LeaseStore,
     QueuedUpdate,
+    QueueStore,
     StoreError,
 )
 from ops.access import Principal
@@ -31,6 +38,10 @@ from ops.console.filters import as_fields
 ACTIONS = ("replay", "drop")
 CHUNK = 500  # rows per write transaction: short enough never to hold the store for long
 SELECTION_MAX = 500
+LEASE = "console-bulk"
+LEASE_SECONDS = 30.0  # renewed with every chunk; a worker that died lets it lapse
+AUDIT_SCAN = 50  # running rows are among the newest audit rows
+BUSY = "another bulk action is running; wait for it (see /audit)"
 log = logging.getLogger(__name__)
 
 
@@ -65,15 +76,21 @@ class Result:
     state: str
 
 
+class BulkStore(ConsoleStore, QueueStore, LeaseStore, Protocol):
+    """The console's verbs, the dead-letter verbs `dlq` uses too, and the lease that keeps
+    bulk actions one at a time."""
+
+
 class Actions:
     def __init__(
-        self, store: ConsoleStore, clock: Callable[[], float] = time.time, chunk: int = CHUNK
+        self, store: BulkStore, clock: Callable[[], float] = time.time, chunk: int = CHUNK
     ) -> None:
         self.store = store
         self.clock = clock
         self.chunk = chunk
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="console-bulk")
         self.running: int | None = None  # audit id of this process's bulk action
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self.starting = threading.Lock()
 
     def on_ids(self, who: Principal, action: str, ids: Sequence[int]) -> Result:
@@ -105,17 +122,28 @@ class Actions:
         """Start `action` on every dead letter matching `dead`; `confirm` must be their count."""
         check(who, action)
         with self.starting:
-            if self.running is not None:
-                raise Conflict(f"bulk action #{self.running} is still running; wait for it")
-            pinned, matched, audit_id = self.begin_bulk(who, action, dead, confirm)
+            holder = self.store.lease_holder(LEASE, self.clock())
+            if self.running is not None or holder not in (None, self.holder):
+                raise Conflict(BUSY)
+            pinned, matched = self.plan_bulk(dead, confirm)
+            if not self.store.take_lease(LEASE, self.holder, self.clock(), LEASE_SECONDS):
+                raise Conflict(BUSY)  # another worker started one since
+            audit_id = self.store.start_audit(
+                self.clock(),
+                who.name,
+                who.role,
+                f"{action} all",
+                bot=dead.bot or "",
+                target=urlencode(as_fields(dead)) or "all dead letters",
+                matched=matched,
+                state=AUDIT_RUNNING,
+            )
             self.running = audit_id  # before the worker can finish and clear it
             self.worker.submit(self.run_bulk, audit_id, action, pinned)
         return Result(action, matched, 0, audit_id, AUDIT_RUNNING)
 
-    def begin_bulk(
-        self, who: Principal, action: str, dead: DeadFilter, confirm: str
-    ) -> tuple[DeadFilter, int, int]:
-        """Pin, count, check the confirmation, and write the `running` audit row."""
+    def plan_bulk(self, dead: DeadFilter, confirm: str) -> tuple[DeadFilter, int]:
+        """Pin the rows matching now, count them, and check the typed confirmation."""
         pinned = replace(dead, through_id=self.store.newest_dead_id(dead) or 0)
         matched = self.store.count_dead(pinned)
         if not matched:
@@ -124,34 +152,39 @@ class Actions:
             raise Conflict(
                 f"type the number of matching dead letters ({matched}) to confirm", matched
             )
-        audit_id = self.store.start_audit(
-            self.clock(),
-            who.name,
-            who.role,
-            f"{action} all",
-            bot=dead.bot or "",
-            target=urlencode(as_fields(dead)) or "all dead letters",
-            matched=matched,
-            state=AUDIT_RUNNING,
-        )
-        return pinned, matched, audit_id
+        return pinned, matched
 
     def run_bulk(self, audit_id: int, action: str, pinned: DeadFilter) -> None:
         done, after, state = 0, 0, AUDIT_FAILED
         try:
             while ids := self.store.dead_chunk(pinned, after, self.chunk):
+                if not self.store.take_lease(LEASE, self.holder, self.clock(), LEASE_SECONDS):
+                    log.error("console bulk #%d lost its lease after %d rows", audit_id, done)
+                    break
                 done += self.apply(action, ids)
                 after = ids[-1]
                 self.store.progress_audit(audit_id, done)
-            state = AUDIT_DONE
+            else:
+                state = AUDIT_DONE
         except StoreError as exc:
             log.error("console bulk %s #%d stopped after %d rows: %s", action, audit_id, done, exc)
         finally:
-            self.running = None
             try:
                 self.store.progress_audit(audit_id, done, state, self.clock())
+                self.store.release_lease(LEASE, self.holder)
             except StoreError:
                 log.error("console bulk #%d: could not record its end (%s)", audit_id, state)
+            self.running = None
+
+    def settle(self) -> None:
+        """Mark `interrupted` the bulk rows left `running` by a worker that died."""
+        running = [e for e in self.store.audit_entries(AUDIT_SCAN) if e.state == AUDIT_RUNNING]
+        # Read after the rows: a bulk that finished in between is no longer `running` (the
+        # update below is conditional), one that started in between is not in `running`.
+        if running and self.store.lease_holder(LEASE, self.clock()) is not None:
+            running = running[1:]  # one runs at a time: the newest
+        for entry in running:
+            self.store.interrupt_audit(entry.id, self.clock())
 
     def reveal(self, who: Principal, row_id: int) -> QueuedUpdate:
         """An update with its body as stored; operators only, and audited."""

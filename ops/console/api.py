@@ -101,10 +101,12 @@ def make_blueprint(console: Console) -> Blueprint:
 
     @api.get("/audit")
     def audit() -> Response:
+        console.actions.settle()
         return jsonify(audit=[asdict(entry) for entry in console.store.audit_entries(limit())])
 
     @api.get("/audit/<int:audit_id>")
     def audit_entry(audit_id: int) -> tuple[Response, int]:
+        console.actions.settle()
         entry = console.store.audit_entry(audit_id)
         if entry is None:
             return jsonify(error="no such audit entry"), 404

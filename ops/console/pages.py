@@ -54,6 +54,7 @@ def make_blueprint(console: Console) -> Blueprint:
     def dead_letters() -> str:
         dead = parse_filter(request.args, console.vocabulary)
         rows = console.store.list_dead(dead, PAGE_SIZE, before_id())
+        console.actions.settle()
         running = [e for e in console.store.audit_entries(20) if e.state == AUDIT_RUNNING]
         shown = request.args.get("audit", "")
         entry = console.store.audit_entry(int(shown)) if shown.isdigit() else None
@@ -143,6 +144,7 @@ def make_blueprint(console: Console) -> Blueprint:
 
     @pages.get("/audit")
     def audit() -> str:
+        console.actions.settle()
         return page("audit.html", "audit", entries=console.store.audit_entries(200))
 
     return pages

@@ -98,3 +98,13 @@ def test_recent_updates_are_metadata_newest_first(any_store):
     assert [row.update_id for row in any_store.recent_updates("default", limit=1)] == [2]
     assert not any("secret" in repr(row) for row in rows)
     assert b"secret words" in any_store.update_body(rows[0].id)
+
+
+def test_only_a_running_audit_row_can_be_interrupted(any_store):
+    running = any_store.start_audit(NOW, "a", "operator", "drop all", matched=5, state="running")
+    finished = any_store.start_audit(NOW, "a", "operator", "drop all", matched=5, done=5)
+    assert any_store.interrupt_audit(running, NOW + 1)
+    assert not any_store.interrupt_audit(finished, NOW + 1)
+    assert not any_store.interrupt_audit(running, NOW + 2)
+    states = {e.id: (e.state, e.finished_at) for e in any_store.audit_entries()}
+    assert states == {running: ("interrupted", NOW + 1), finished: ("done", NOW)}

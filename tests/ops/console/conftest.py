@@ -46,9 +46,10 @@ def make_console(tmp_path: Path) -> Iterator[Callable[..., tuple[FlaskClient, St
     """A console app; `loopback=False` puts the ops listener on 0.0.0.0 (token required)."""
     stores: list[Store] = []
 
-    def make(loopback: bool = True, credentials: bool = False, bots: str = "") -> tuple:
+    def make(loopback: bool = True, credentials: bool = False, db: str = "") -> tuple:
+        """`db`: another app on that store (a second worker)."""
         env = {
-            "TGWEBHOOK_DB": str(tmp_path / f"console{len(stores)}.db"),
+            "TGWEBHOOK_DB": db or str(tmp_path / f"console{len(stores)}.db"),
             "TGWEBHOOK_SECRET_TOKEN": SECRET,
             "TGWEBHOOK_FORWARD_URL": "http://127.0.0.1:9/bot",
         }

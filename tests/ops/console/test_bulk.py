@@ -73,3 +73,30 @@ def test_dead_letters_arriving_during_a_bulk_action_are_not_swept_in(make_consol
     wait_until(lambda: actions.running is None, timeout=30)
     assert store.count_dead(DeadFilter()) == 2
     assert store.audit_entry(answer.json["audit_id"]).done == 3
+
+
+def test_one_bulk_action_runs_at_a_time_among_workers(make_console):
+    client, store = make_console()
+    bury(store.path, 20_000, first=1)
+    client.application.extensions["tgwebhook.console"].actions.chunk = 50
+    other, _ = make_console(db=store.path)  # a second worker on the same store
+    body = {"filter": {}, "confirm": "20000"}
+    first = client.post("/api/dead-letters/drop", json=body, headers={"X-CSRF-Token": csrf(client)})
+    assert first.status_code == 202
+    second = other.post("/api/dead-letters/drop", json=body, headers={"X-CSRF-Token": csrf(other)})
+    assert second.status_code == 409 and "another bulk action" in second.json["error"]
+    again = client.post("/api/dead-letters/drop", json=body, headers={"X-CSRF-Token": csrf(client)})
+    assert again.status_code == 409
+    wait_until(lambda: store.audit_entry(first.json["audit_id"]).state == "done", timeout=60)
+    assert store.count_dead(DeadFilter()) == 0 and len(store.audit_entries()) == 1
+
+
+def test_a_bulk_row_left_running_by_a_dead_worker_is_marked_interrupted(make_console):
+    client, store = make_console()
+    orphan = store.start_audit(
+        time.time(), "otto", "operator", "replay all", matched=9, done=4, state="running"
+    )
+    rows = client.get("/api/audit").json["audit"]
+    assert [(r["id"], r["state"], r["done"]) for r in rows] == [(orphan, "interrupted", 4)]
+    page = client.get("/dead-letters").get_data(as_text=True)
+    assert 'id="bulk-progress"' not in page
