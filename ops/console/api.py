@@ -13,7 +13,7 @@ from ops.console.actions import ActionError, Conflict
 from ops.console.context import Console, chat_hash
 from ops.console.filters import BadFilter, parse_filter
 from ops.console.guard import csrf_token, finish, principal
-from ops.console.redaction import redacted
+from ops.console.redaction import error_shown, redacted
 
 PAGE_MAX = 200
 
@@ -67,8 +67,16 @@ def make_blueprint(console: Console) -> Blueprint:
         if bot is not None and bot not in console.vocabulary.bots:
             raise BadFilter("unknown bot")
         rows = console.store.recent_updates(bot, limit(), number("before_id"))
+        full = principal().may_act
         return jsonify(
-            updates=[{**asdict(row), "chat_key": chat_hash(row.chat_key)} for row in rows]
+            updates=[
+                asdict(row)
+                | {
+                    "chat_key": chat_hash(row.chat_key),
+                    "last_error": error_shown(row.last_error, full),
+                }
+                for row in rows
+            ]
         )
 
     @api.get("/updates/<int:row_id>")
@@ -126,7 +134,7 @@ def described(row: QueuedUpdate) -> dict[str, Any]:
         "received_at": row.received_at,
         "state": str(row.state),
         "attempts": row.attempts,
-        "last_error": row.last_error,
+        "last_error": error_shown(row.last_error, principal().may_act),
         "error_class": error_class(row.last_error),
     }
 

@@ -17,7 +17,7 @@ from ops.console.actions import ActionError, check
 from ops.console.context import Console, chat_hash
 from ops.console.filters import BadFilter, as_fields, parse_filter
 from ops.console.guard import csrf_token, finish, principal
-from ops.console.redaction import redacted
+from ops.console.redaction import error_shown, redacted
 
 NAV = (
     ("overview", "Overview", "/"),
@@ -39,7 +39,9 @@ def make_blueprint(console: Console) -> Blueprint:
     )
     pages.before_request(console.guard.admit)
     pages.after_request(finish)
-    pages.context_processor(lambda: {"who": principal(), "csrf_token": csrf_token, "nav": NAV})
+    pages.context_processor(
+        lambda: {"who": principal(), "csrf_token": csrf_token, "nav": NAV, "error_text": error_text}
+    )
     for name, function in FILTERS.items():
         pages.add_app_template_filter(function, name)
     pages.register_error_handler(ActionError, lambda exc: message(str(exc), exc.status))
@@ -158,6 +160,10 @@ def page(template: str, name: str, **values: Any) -> str:
 def message(text: str, status: int) -> Response:
     body = render_template("message.html", page="", error=text, status=status, back=back())
     return Response(body, status, mimetype="text/html")
+
+
+def error_text(last_error: str | None) -> str:
+    return error_shown(last_error, principal().may_act)
 
 
 def listing(**fields: Any) -> str:

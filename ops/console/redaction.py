@@ -52,3 +52,12 @@ def scrub(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [scrub(inner, key) for inner in value]
     return value if key in SAFE_KEYS else REDACTED
+
+
+def error_shown(last_error: str | None, full: bool) -> str:
+    """A delivery error as a viewer sees it: its head ("HTTP 500", "Timeout") only, as what
+    follows may quote the bot's answer (and so a user's words); `full` (operators) shows all."""
+    if not last_error or full:
+        return last_error or ""
+    head, colon, _ = last_error.partition(": ")
+    return head + (f": {REDACTED}" if colon else "")

@@ -24,7 +24,8 @@ def every_read(client, headers, row_id):
 
 def test_a_canary_in_an_update_never_reaches_a_viewer(make_console):
     client, store = make_console(credentials=True)
-    ids = make_dead(store, 2, text=CANARY)
+    # The bot's error answer may quote the message: a viewer sees the error's head only.
+    ids = make_dead(store, 2, text=CANARY, error=f"HTTP 500: could not handle '{CANARY}'")
     viewer = basic(VIEWER)
     for path, body in every_read(client, viewer, ids[0]):
         assert CANARY not in body, path
@@ -33,6 +34,10 @@ def test_a_canary_in_an_update_never_reaches_a_viewer(make_console):
     )
     assert refused.status_code == 403 and CANARY not in refused.get_data(as_text=True)
     assert store.audit_entries() == []
+    listed = client.get("/api/dead-letters", headers=viewer).json["dead_letters"]
+    assert listed[0]["last_error"] == "HTTP 500: [redacted]"
+    operator = client.get("/dead-letters", headers=basic(OPERATOR)).get_data(as_text=True)
+    assert CANARY in operator  # operators see the whole error
 
 
 def test_an_operator_reveals_content_and_the_audit_list_says_so(make_console):
