@@ -20,11 +20,7 @@ from core.collector import polling_bots
 from core.config import Settings
 from core.delivery_errors import ADVICE, classify
 from core.storage import ALERT_FIRING, QueueStats, Store, StoreError
-
-try:  # drawn by ops/console/charts.py when that module is present
-    from ops.console import charts
-except ImportError:  # pragma: no cover - the charts slice is optional
-    charts = None  # type: ignore[assignment]
+from ops.console import charts
 
 CHART_FIELDS = ("received", "queue_depth", "lag_p99")
 CHART_SECONDS = 3600.0
@@ -123,8 +119,6 @@ class Overview:
         )
 
     def charts(self, bot: str, now: float) -> tuple[tuple[str, str], ...]:
-        if charts is None:
-            return ()
         samples = self.store.samples(bot, now - CHART_SECONDS)
         return tuple((field, charts.render(samples, field)) for field in CHART_FIELDS)
 
