@@ -170,12 +170,14 @@ class ConsoleVerbs:
         if bot is not None:
             sql.append("bot = ?")
             params.append(bot)
-        if before_id is not None:
-            sql.append("id < ?")
+        if before_id is not None:  # keyset paging in the order of the indexes below
+            sql.append("(received_at, id) < (SELECT received_at, id FROM updates WHERE id = ?)")
             params.append(before_id)
         where = f" WHERE {' AND '.join(sql)}" if sql else ""
+        # By arrival: updates_received (bot, received_at) or updates_retention (received_at)
+        # walked backwards; ORDER BY id with a bot would sort all of its rows (0.7 s at 1e6).
         rows = self.read(
-            f"SELECT {META_COLUMNS} FROM updates{where} ORDER BY id DESC LIMIT ?",
+            f"SELECT {META_COLUMNS} FROM updates{where} ORDER BY received_at DESC, id DESC LIMIT ?",
             (*params, limit),
         )
         return [UpdateMeta(*row) for row in rows]

@@ -96,6 +96,8 @@ def test_recent_updates_are_metadata_newest_first(any_store):
     rows = any_store.recent_updates()
     assert [row.update_id for row in rows] == [3, 2, 1]
     assert [row.update_id for row in any_store.recent_updates("default", limit=1)] == [2]
+    assert [row.update_id for row in any_store.recent_updates(None, 2, rows[1].id)] == [1]
+    assert [row.update_id for row in any_store.recent_updates("default", 5, rows[1].id)] == [1]
     assert not any("secret" in repr(row) for row in rows)
     assert b"secret words" in any_store.update_body(rows[0].id)
 
