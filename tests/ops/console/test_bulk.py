@@ -48,12 +48,14 @@ def test_replaying_100000_dead_letters_is_chunked_and_never_blocks_a_request(mak
         entry = client.get(f"/api/audit/{audit_id}").json
         page = client.get("/dead-letters")
         assert page.status_code == 200 and time.monotonic() - timed < 2.0
-        seen.append((entry["state"], entry["done"]))
+        shown = f'data-audit="{audit_id}" data-state="running"' in page.get_data(as_text=True)
+        seen.append((entry["state"], entry["done"], shown))
         return entry["state"] != "running"
 
     wait_until(progress, timeout=120, interval=0.05)
-    assert seen[-1] == ("done", ROWS)
-    assert any(state == "running" and 0 <= done < ROWS for state, done in seen)
+    assert seen[-1][:2] == ("done", ROWS)
+    assert any(state == "running" and 0 <= done < ROWS for state, done, _ in seen)
+    assert any(shown for _, _, shown in seen)  # the page showed it running, with its progress
     assert store.count_dead(DeadFilter()) == 0
     assert store.audit_entry(audit_id).matched == ROWS
 
