@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from core.storage import QueuedUpdate, StoreError, error_class
-from ops.console.actions import ActionError, Conflict
+from core.storage import QueuedUpdate, StoreError, UpdateMeta, error_class
+from ops.console.actions import ActionError, Conflict, NotFound
 from ops.console.context import Console, chat_hash
 from ops.console.filters import BadFilter, parse_filter
 from ops.console.guard import csrf_token, finish, principal
@@ -26,101 +26,105 @@ def make_blueprint(console: Console) -> Blueprint:
     api.register_error_handler(BadFilter, bad_filter)
     api.register_error_handler(StoreError, store_down)
 
-    @api.get("/session")
-    def session() -> Response:
+    views = Api(console)
+    for rule, name, method in ROUTES:
+        api.add_url_rule(rule, name, getattr(views, name), methods=[method])
+    return api
+
+
+ROUTES = (
+    ("/session", "session", "GET"),
+    ("/overview", "overview", "GET"),
+    ("/dead-letters", "dead_letters", "GET"),
+    ("/dead-letters/count", "dry_run", "GET"),
+    ("/dead-letters/<action>", "act", "POST"),
+    ("/updates", "updates", "GET"),
+    ("/updates/<int:row_id>", "update", "GET"),
+    ("/updates/<int:row_id>/reveal", "reveal", "POST"),
+    ("/alerts", "alerts", "GET"),
+    ("/audit", "audit", "GET"),
+    ("/audit/<int:audit_id>", "audit_entry", "GET"),
+)
+
+
+class Api:
+    """The JSON views; the same store verbs and actions as the pages."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def session(self) -> Response:
         who = principal()
         return jsonify(name=who.name, role=who.role, csrf_token=csrf_token())
 
-    @api.get("/overview")
-    def overview() -> Response:
-        snapshot = console.overview.snapshot()
+    def overview(self) -> Response:
+        snapshot = self.console.overview.snapshot()
         return jsonify(asdict(snapshot))
 
-    @api.get("/dead-letters")
-    def dead_letters() -> Response:
-        dead = parse_filter(request.args, console.vocabulary)
-        rows = console.store.list_dead(dead, limit(), number("before_id"))
+    def dead_letters(self) -> Response:
+        dead = parse_filter(request.args, self.console.vocabulary)
+        rows = self.console.store.list_dead(dead, limit(), number("before_id"))
         return jsonify(dead_letters=[described(row) for row in rows])
 
-    @api.get("/dead-letters/count")
-    def dry_run() -> Response:
+    def dry_run(self) -> Response:
         return jsonify(
-            matched=console.actions.count(parse_filter(request.args, console.vocabulary))
+            matched=self.console.actions.count(parse_filter(request.args, self.console.vocabulary))
         )
 
-    @api.post("/dead-letters/<action>")
-    def act(action: str) -> tuple[Response, int]:
+    def act(self, action: str) -> tuple[Response, int]:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise ActionError('send a JSON object: {"ids": [...]} or {"filter": {...}, "confirm"}')
         if "ids" in body:
-            result = console.actions.on_ids(principal(), action, ids_of(body["ids"]))
+            result = self.console.actions.on_ids(principal(), action, ids_of(body["ids"]))
         else:
-            dead = parse_filter(body.get("filter") or {}, console.vocabulary)
+            dead = parse_filter(body.get("filter") or {}, self.console.vocabulary)
             confirm = str(body.get("confirm", ""))
-            result = console.actions.start_bulk(principal(), action, dead, confirm)
+            result = self.console.actions.start_bulk(principal(), action, dead, confirm)
         return jsonify(asdict(result)), 202 if result.state == "running" else 200
 
-    @api.get("/updates")
-    def updates() -> Response:
+    def updates(self) -> Response:
         bot = request.args.get("bot") or None
-        if bot is not None and bot not in console.vocabulary.bots:
+        if bot is not None and bot not in self.console.vocabulary.bots:
             raise BadFilter("unknown bot")
-        rows = console.store.recent_updates(bot, limit(), number("before_id"))
-        full = principal().may_act
-        return jsonify(
-            updates=[
-                asdict(row)
-                | {
-                    "chat_key": chat_hash(row.chat_key),
-                    "last_error": error_shown(row.last_error, full),
-                }
-                for row in rows
-            ]
-        )
+        rows = self.console.store.recent_updates(bot, limit(), number("before_id"))
+        return jsonify(updates=[metadata(row, principal().may_act) for row in rows])
 
-    @api.get("/updates/<int:row_id>")
-    def update(row_id: int) -> Response:
-        row = console.store.queued_update(row_id)
+    def update(self, row_id: int) -> Response:
+        row = self.console.store.queued_update(row_id)
         if row is None:
-            return jsonify(error="no such update"), 404  # type: ignore[return-value]
+            raise NotFound("no such update")
         return jsonify(described(row) | {"body": redacted(row.body)})
 
-    @api.post("/updates/<int:row_id>/reveal")
-    def reveal(row_id: int) -> Response:
-        row = console.actions.reveal(principal(), row_id)
+    def reveal(self, row_id: int) -> Response:
+        row = self.console.actions.reveal(principal(), row_id)
         body = row.body.decode("utf-8", "replace") if row.body is not None else None
         return jsonify(described(row) | {"body": body})
 
-    @api.get("/alerts")
-    def alerts() -> Response:
-        history = console.store.alert_history(None, limit())
-        sent = console.store.notification_states([t.id for t in history if t.id is not None])
+    def alerts(self) -> Response:
+        history = self.console.store.alert_history(None, limit())
+        sent = self.console.store.notification_states([t.id for t in history if t.id is not None])
         return jsonify(
             alerts=[
                 asdict(t) | {"notifications": [list(n) for n in sent.get(t.id or 0, [])]}
                 for t in history
             ],
             observations={
-                bot: [asdict(o) for o in console.store.recent_observations(bot, 10)]
-                for bot in console.settings.bots
+                bot: [asdict(o) for o in self.console.store.recent_observations(bot, 10)]
+                for bot in self.console.settings.bots
             },
         )
 
-    @api.get("/audit")
-    def audit() -> Response:
-        console.actions.settle()
-        return jsonify(audit=[asdict(entry) for entry in console.store.audit_entries(limit())])
+    def audit(self) -> Response:
+        self.console.actions.settle()
+        return jsonify(audit=[asdict(entry) for entry in self.console.store.audit_entries(limit())])
 
-    @api.get("/audit/<int:audit_id>")
-    def audit_entry(audit_id: int) -> tuple[Response, int]:
-        console.actions.settle()
-        entry = console.store.audit_entry(audit_id)
+    def audit_entry(self, audit_id: int) -> Response:
+        self.console.actions.settle()
+        entry = self.console.store.audit_entry(audit_id)
         if entry is None:
-            return jsonify(error="no such audit entry"), 404
-        return jsonify(asdict(entry)), 200
-
-    return api
+            raise NotFound("no such audit entry")
+        return jsonify(asdict(entry))
 
 
 def described(row: QueuedUpdate) -> dict[str, Any]:
@@ -137,6 +141,12 @@ def described(row: QueuedUpdate) -> dict[str, Any]:
         "last_error": error_shown(row.last_error, principal().may_act),
         "error_class": error_class(row.last_error),
     }
+
+
+def metadata(row: UpdateMeta, full: bool) -> dict[str, Any]:
+    """An update's metadata as the API shows it: the chat hashed, the error as the role may."""
+    shown = {"chat_key": chat_hash(row.chat_key), "last_error": error_shown(row.last_error, full)}
+    return asdict(row) | shown
 
 
 def limit() -> int:

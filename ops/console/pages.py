@@ -12,8 +12,8 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from werkzeug.wrappers import Response as BaseResponse
 
 from core.delivery_errors import classify
-from core.storage import AUDIT_RUNNING, StoreError, error_class
-from ops.console.actions import ActionError, check
+from core.storage import AUDIT_RUNNING, AuditEntry, StoreError, error_class
+from ops.console.actions import ActionError, NotFound, check
 from ops.console.context import Console, chat_hash
 from ops.console.filters import BadFilter, as_fields, parse_filter
 from ops.console.guard import csrf_token, finish, principal
@@ -48,51 +48,78 @@ def make_blueprint(console: Console) -> Blueprint:
     pages.register_error_handler(BadFilter, lambda exc: message(str(exc), 400))
     pages.register_error_handler(StoreError, lambda exc: message("the store is unavailable", 503))
 
-    @pages.get("/")
-    def overview() -> str:
-        return page("overview.html", "overview", snapshot=console.overview.snapshot())
+    views = Pages(console)
+    for rule, name, method in ROUTES:
+        pages.add_url_rule(rule, name, getattr(views, name), methods=[method])
+    return pages
 
-    @pages.get("/dead-letters")
-    def dead_letters() -> str:
-        dead = parse_filter(request.args, console.vocabulary)
-        rows = console.store.list_dead(dead, PAGE_SIZE, before_id())
-        console.actions.settle()
-        running = [e for e in console.store.audit_entries(20) if e.state == AUDIT_RUNNING]
-        shown = request.args.get("audit", "")
-        entry = console.store.audit_entry(int(shown)) if shown.isdigit() else None
-        notice = ""
-        if entry is not None and entry.state != AUDIT_RUNNING:
-            notice = f"Audit #{entry.id}: {entry.action}, {entry.done} of {entry.matched} done"
-        elif entry is not None and all(e.id != entry.id for e in running):
-            running.append(entry)
+
+ROUTES = (
+    ("/", "overview", "GET"),
+    ("/dead-letters", "dead_letters", "GET"),
+    ("/dead-letters/action", "act", "POST"),
+    ("/dead-letters/bulk", "bulk", "POST"),
+    ("/alerts", "alerts", "GET"),
+    ("/updates", "updates", "GET"),
+    ("/updates/<int:row_id>", "update", "GET"),
+    ("/updates/<int:row_id>/reveal", "reveal", "POST"),
+    ("/audit", "audit", "GET"),
+)
+
+
+class Pages:
+    """The views; each parses, asks the store or the actions, and renders."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def overview(self) -> str:
+        return page("overview.html", "overview", snapshot=self.console.overview.snapshot())
+
+    def dead_letters(self) -> str:
+        dead = parse_filter(request.args, self.console.vocabulary)
+        rows = self.console.store.list_dead(dead, PAGE_SIZE, before_id())
+        running, notice = self.progress(request.args.get("audit", ""))
         return page(
             "dead_letters.html",
             "dead-letters",
             rows=rows,
-            count=console.store.count_dead(dead),
+            count=self.console.store.count_dead(dead),
             fields=as_fields(dead),
             running=running,
             notice=notice,
-            vocabulary=console.vocabulary,
+            vocabulary=self.console.vocabulary,
             next_before=rows[-1].id if len(rows) == PAGE_SIZE else None,
         )
 
-    @pages.post("/dead-letters/action")
-    def act() -> BaseResponse:
+    def progress(self, shown: str) -> tuple[list[AuditEntry], str]:
+        """Bulk actions running now, and the outcome of the action `shown` (?audit=<id>)."""
+        self.console.actions.settle()
+        running = [e for e in self.console.store.audit_entries(20) if e.state == AUDIT_RUNNING]
+        entry = self.console.store.audit_entry(int(shown)) if shown.isdigit() else None
+        if entry is not None and entry.state != AUDIT_RUNNING:
+            return (
+                running,
+                f"Audit #{entry.id}: {entry.action}, {entry.done} of {entry.matched} done",
+            )
+        if entry is not None and all(e.id != entry.id for e in running):
+            running.append(entry)
+        return running, ""
+
+    def act(self) -> BaseResponse:
         action, _, one = request.form.get("act", "").partition(":")
         ids = [one] if one else request.form.getlist("id")
         if not all(i.isdigit() for i in ids):
             raise ActionError("ids must be whole numbers")
-        result = console.actions.on_ids(principal(), action, [int(i) for i in ids])
-        fields = as_fields(parse_filter(request.form, console.vocabulary))
+        result = self.console.actions.on_ids(principal(), action, [int(i) for i in ids])
+        fields = as_fields(parse_filter(request.form, self.console.vocabulary))
         return redirect(listing(audit=result.audit_id, **fields), 303)
 
-    @pages.post("/dead-letters/bulk")
-    def bulk() -> Any:
-        dead = parse_filter(request.form, console.vocabulary)
+    def bulk(self) -> Any:
+        dead = parse_filter(request.form, self.console.vocabulary)
         action, confirm = request.form.get("action", ""), request.form.get("confirm")
         if confirm is None:  # the dry run: count, and ask for the count back
-            count = console.actions.count(dead)
+            count = self.console.actions.count(dead)
             target = urlencode(as_fields(dead)) or "all dead letters"
             check(principal(), action)
             return page(
@@ -103,53 +130,47 @@ def make_blueprint(console: Console) -> Blueprint:
                 target=target,
                 fields=as_fields(dead),
             )
-        result = console.actions.start_bulk(principal(), action, dead, confirm)
+        result = self.console.actions.start_bulk(principal(), action, dead, confirm)
         return redirect(listing(audit=result.audit_id, **as_fields(dead)), 303)
 
-    @pages.get("/alerts")
-    def alerts() -> str:
-        history = console.store.alert_history(None, 100)
-        sent = console.store.notification_states([t.id for t in history if t.id is not None])
+    def alerts(self) -> str:
+        history = self.console.store.alert_history(None, 100)
+        sent = self.console.store.notification_states([t.id for t in history if t.id is not None])
         observations = {
-            bot: console.store.recent_observations(bot, 10) for bot in console.settings.bots
+            bot: self.console.store.recent_observations(bot, 10)
+            for bot in self.console.settings.bots
         }
         return page("alerts.html", "alerts", history=history, sent=sent, observations=observations)
 
-    @pages.get("/updates")
-    def updates() -> str:
+    def updates(self) -> str:
         bot = request.args.get("bot") or None
-        if bot is not None and bot not in console.vocabulary.bots:
+        if bot is not None and bot not in self.console.vocabulary.bots:
             raise BadFilter("unknown bot")
-        rows = console.store.recent_updates(bot, PAGE_SIZE, before_id())
+        rows = self.console.store.recent_updates(bot, PAGE_SIZE, before_id())
         next_before = rows[-1].id if len(rows) == PAGE_SIZE else None
         return page(
             "updates.html",
             "updates",
             rows=rows,
             bot=bot,
-            vocabulary=console.vocabulary,
+            vocabulary=self.console.vocabulary,
             next_before=next_before,
         )
 
-    @pages.get("/updates/<int:row_id>")
-    def update(row_id: int) -> str:
-        row = console.store.queued_update(row_id)
+    def update(self, row_id: int) -> str:
+        row = self.console.store.queued_update(row_id)
         if row is None:
-            raise ActionError("no such update")
+            raise NotFound("no such update")
         return page("update.html", "updates", row=row, body=redacted(row.body), revealed=False)
 
-    @pages.post("/updates/<int:row_id>/reveal")
-    def reveal(row_id: int) -> str:
-        row = console.actions.reveal(principal(), row_id)
+    def reveal(self, row_id: int) -> str:
+        row = self.console.actions.reveal(principal(), row_id)
         body = row.body.decode("utf-8", "replace") if row.body is not None else ""
         return page("update.html", "updates", row=row, body=body, revealed=True)
 
-    @pages.get("/audit")
-    def audit() -> str:
-        console.actions.settle()
-        return page("audit.html", "audit", entries=console.store.audit_entries(200))
-
-    return pages
+    def audit(self) -> str:
+        self.console.actions.settle()
+        return page("audit.html", "audit", entries=self.console.store.audit_entries(200))
 
 
 def page(template: str, name: str, **values: Any) -> str:
