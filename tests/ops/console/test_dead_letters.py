@@ -116,3 +116,12 @@ def test_a_bulk_action_needs_the_dry_run_count_typed_back(make_console):
     )
     assert wrong.status_code == 409 and wrong.json["matched"] == 4
     assert store.count_dead(DeadFilter()) == 4
+
+
+def test_an_unknown_update_or_audit_id_is_a_404(make_console):
+    client, _ = make_console()
+    for path in ("/updates/999", "/api/updates/999", "/api/audit/999"):
+        assert client.get(path).status_code == 404, path
+    token = csrf(client)
+    reveal = client.post("/api/updates/999/reveal", headers={"X-CSRF-Token": token})
+    assert reveal.status_code == 404
