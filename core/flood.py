@@ -1,4 +1,5 @@
-"""Flood shaping of outbound Bot API calls: which keys a call uses and when it may go (GCRA).
+"""Flood shaping of outbound Bot API calls: which keys a call uses and when it may go (GCRA),
+and the accounting of those calls (`count_call`).
 
 Telegram asks for about 1 message per second per private chat, 20 per minute per group or
 channel and 30 per second overall, tolerating short bursts; over them it answers 429 with
@@ -14,14 +15,17 @@ Used by the proxy (proxy/shaper.py) and the forwarder's webhook replies (`wait_t
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from core import metrics
+from core.updates import SPEC_PATH
 
 if TYPE_CHECKING:
     from core.storage import FloodStore
@@ -186,16 +190,18 @@ def wait_turn(
 ) -> Decision:
     """The blocking shell (the forwarder's reply threads): reserve, sleep the wait, reserve
     what was left for later; the last decision, with the whole wait."""
-    started, waited = clock(), 0.0
+    started, held = clock(), False
     decision = Decision(later=keys)
     while decision.admitted and decision.later:
-        decision = store.reserve_send(bot, decision.later, clock(), max_wait - waited)
+        decision = store.reserve_send(bot, decision.later, clock(), max_wait - (clock() - started))
         if decision.admitted and decision.wait > 0:
+            held = True
             sleep(decision.wait)
-        waited = clock() - started
     if not decision.admitted:
         return decision
-    metrics.BOTAPI_SHAPING_DELAY.labels(bot).observe(waited)
+    waited = clock() - started
+    if held:  # calls that went at once are not "held"
+        metrics.BOTAPI_SHAPING_DELAY.labels(bot).observe(waited)
     return replace(decision, wait=waited)
 
 
@@ -235,3 +241,27 @@ def note_flood(
         store.record_flood(bot, key, time.time() + retry_after)
     except StoreError as exc:
         log.warning("could not record a 429 of %s: %s", method, exc)
+
+
+@cache
+def method_names() -> dict[str, str]:
+    """Lower-cased method name -> the spec's spelling (metric labels are bounded by it)."""
+    names = json.loads(SPEC_PATH.read_text(encoding="utf-8"))["methods"]
+    return {name.lower(): name for name in names}
+
+
+def outcome_of(status: int | None) -> str:
+    """A call's outcome (core.metrics.BOTAPI_OUTCOMES) from Telegram's status; None: no answer."""
+    if status is None:
+        return "failed"
+    if status == 429:
+        return "flood_wait"
+    return "ok" if 200 <= status < 300 else "error"
+
+
+def count_call(bot: str, method: str, outcome: str, started: float) -> None:
+    """One Bot API call of the bot's (proxied or a webhook reply) is over; `started` is its
+    time.monotonic() on arrival, so the duration includes any shaping wait."""
+    label = method_names().get(method.lower(), "other")
+    metrics.BOTAPI_REQUESTS.labels(bot, label, outcome).inc()
+    metrics.BOTAPI_DURATION.labels(bot, label).observe(time.monotonic() - started)

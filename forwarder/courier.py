@@ -170,9 +170,10 @@ class Courier:
     def _run_reply(self, update: QueuedUpdate, reply: Reply, answer: Answer) -> None:
         client = self._client(update.bot)
         # Shaped with the proxy's calls (core/flood.py); the chat stays leased while it waits.
-        chat_id, store = reply.params.get("chat_id"), self.outbox.store
+        chat_id, store, started = reply.params.get("chat_id"), self.outbox.store, time.monotonic()
         refused = flood.shape_call(store, self.settings, update.bot, reply.method, chat_id)
         if refused is not None:
+            flood.count_call(update.bot, reply.method, "shaped", started)
             why = f"flood shaping: its chat's turn is {refused} s away (> FLOOD_MAX_WAIT_SECONDS)"
             self._reply_failed(update, reply.method, why)
             return
@@ -186,8 +187,10 @@ class Courier:
                 flood.note_flood(
                     store, self.settings, update.bot, reply.method, chat_id, exc.retry_after
                 )
+            flood.count_call(update.bot, reply.method, flood.outcome_of(exc.error_code), started)
             self._reply_failed(update, reply.method, str(exc))
             return
+        flood.count_call(update.bot, reply.method, "ok", started)
         metrics.FORWARD_ATTEMPTS.labels(update.bot, "reply_ok").inc()
 
     def _reply_failed(self, update: QueuedUpdate, method: str, why: str) -> None:

@@ -9,13 +9,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Protocol
 
-from core import metrics
+from core import flood
 from core.config import BotConfig, Settings
 from core.storage import FloodStore, PollStore
 from proxy import envelope, intercepts
 from proxy.feed import WEBHOOK_ACTIVE, Feed
 from proxy.params import parse
-from proxy.shaper import Shaper, method_label
+from proxy.shaper import Shaper
 from proxy.upstream import Call, Upstream, reply
 
 Scope = MutableMapping[str, Any]
@@ -48,14 +48,16 @@ class ProxyASGI:
         if bot is None:
             return await reply(send, envelope.UNAUTHORIZED)
         method = rest.lower()
-        call = self.call(scope, receive, bot, is_file, rest)
-        if is_file:  # a download: no method, no chat, nothing to shape
+        call, started = self.call(scope, receive, bot, is_file, rest), time.monotonic()
+        if is_file:  # a download: no method, no chat, nothing to shape or count
             await self.upstream.forward(call, send)
-        elif self.local(bot, method):
-            metrics.BOTAPI_REQUESTS.labels(bot.name, method_label(method), "local").inc()
+            return
+        if self.local(bot, method):
             await reply(send, await self.answer_locally(bot, method, scope, receive))
+            outcome = "local"
         else:
-            await self.shaper.forward(bot.name, method, call, send)
+            outcome = await self.shaper.forward(bot.name, method, call, send)
+        flood.count_call(bot.name, method, outcome, started)
 
     def bot_for(self, token: str) -> BotConfig | None:
         found = None

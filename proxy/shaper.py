@@ -15,13 +15,18 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from functools import cache
 from typing import Any
 
 from core import metrics
-from core.flood import Decision, FloodKey, FloodSettings, block_key, keys_of
+from core.flood import (
+    Decision,
+    FloodKey,
+    FloodSettings,
+    block_key,
+    keys_of,
+    outcome_of,
+)
 from core.storage import FloodStore, StoreError
-from core.updates import SPEC_PATH
 from proxy import envelope
 from proxy.params import peeked_chat_id
 from proxy.upstream import Call, Send, Upstream, reply
@@ -30,17 +35,6 @@ log = logging.getLogger("tgwebhook.proxy")
 PEEK_BYTES = 64 * 1024  # bodies up to this are held whole (and may be retried after a 429)
 ATTEMPTS = 3  # sends of one held call, 429s included
 CAPTURED = 4096  # of a 429's body: enough for its parameters
-
-
-@cache
-def method_names() -> dict[str, str]:
-    """Lower-cased method name -> the spec's spelling (metric labels are bounded by it)."""
-    names = json.loads(SPEC_PATH.read_text(encoding="utf-8"))["methods"]
-    return {name.lower(): name for name in names}
-
-
-def method_label(method: str) -> str:
-    return method_names().get(method.lower(), "other")
 
 
 class Shaper:
@@ -56,7 +50,8 @@ class Shaper:
         self.upstream = upstream
         self.clock = clock
 
-    async def forward(self, bot: str, method: str, call: Call, send: Send) -> None:
+    async def forward(self, bot: str, method: str, call: Call, send: Send) -> str:
+        """Shape and send the call; its outcome (core.metrics.BOTAPI_OUTCOMES)."""
         prefix, rest = await peek(call.body(), PEEK_BYTES)
         headers = dict(call.headers)
         content_type = headers.get(b"content-type", b"").decode("latin-1")
@@ -68,11 +63,10 @@ class Shaper:
             call = replace(call, body=lambda: chained(prefix, rest))
         # Without shaping a 429 is not retried: nothing would wait its retry_after.
         held = rest is None and bool(keys)
-        outcome = await self.attempts(bot, method, keys, call, send, held)
-        metrics.BOTAPI_REQUESTS.labels(bot, method_label(method), outcome).inc()
+        return await self.attempts(bot, keys, call, send, held)
 
     async def attempts(
-        self, bot: str, method: str, keys: tuple[FloodKey, ...], call: Call, send: Send, held: bool
+        self, bot: str, keys: tuple[FloodKey, ...], call: Call, send: Send, held: bool
     ) -> str:
         """Send until Telegram answers other than 429, the body is gone or the wait too long."""
         deadline = self.clock() + self.settings.flood_max_wait_seconds
@@ -86,10 +80,7 @@ class Shaper:
                 await reply(send, too_many_requests(decision.refused_retry_after or 1))
                 return "shaped"
             answer = Capture(send, hold=held and attempt < ATTEMPTS - 1)
-            started = self.clock()
             status = await self.upstream.forward(call, answer)
-            took = self.clock() - started
-            metrics.BOTAPI_DURATION.labels(bot, method_label(method)).observe(took)
             if status != 429:
                 return outcome_of(status)
             recorded = await self.flooded(bot, keys, answer)
@@ -101,7 +92,7 @@ class Shaper:
 
     async def wait_turn(self, bot: str, keys: tuple[FloodKey, ...], max_wait: float) -> Decision:
         """core.flood.wait_turn without holding a thread while it sleeps."""
-        started = self.clock()
+        started, held = self.clock(), False
         decision = Decision(later=keys)
         try:
             while decision.admitted and decision.later:
@@ -110,11 +101,12 @@ class Shaper:
                     self.store.reserve_send, bot, decision.later, self.clock(), left
                 )
                 if decision.admitted and decision.wait > 0:
+                    held = True
                     await asyncio.sleep(decision.wait)
         except StoreError as exc:  # shaping is a courtesy to Telegram: never fail a call for it
             log.warning("proxy: flood state unavailable, call not shaped: %s", exc)
             return Decision()
-        if keys and decision.admitted:
+        if decision.admitted and held:  # calls that went at once are not "held"
             metrics.BOTAPI_SHAPING_DELAY.labels(bot).observe(self.clock() - started)
         return decision
 
@@ -138,14 +130,6 @@ class Shaper:
 
 def too_many_requests(retry_after: int) -> envelope.Answer:
     return envelope.error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
-
-
-def outcome_of(status: int | None) -> str:
-    if status is None:
-        return "failed"
-    if status == 429:
-        return "flood_wait"
-    return "ok" if 200 <= status < 300 else "error"
 
 
 class Capture:

@@ -52,11 +52,17 @@ def test_a_reply_that_would_wait_past_the_bound_fails_without_reaching_telegram(
         wait_until(lambda: replies(sim, token), timeout=10)  # answered 429 retry_after 30
         sim.admin.inject(token, text_message(42, "b"))
         wait_until(lambda: len(backend.received) == 2, timeout=10)
-        failed = (
-            "tgwebhook_forward_attempts_total",
-            (("bot", "default"), ("result", "reply_failed")),
-        )
-        wait_until(lambda: scrape(ops_url(served)).get(failed) == 2, timeout=10)
+        sendmessage = ("bot", "default"), ("method", "sendMessage")
+        expected = {
+            (
+                "tgwebhook_forward_attempts_total",
+                (("bot", "default"), ("result", "reply_failed")),
+            ): 2,
+            ("tgwebhook_botapi_requests_total", (*sendmessage, ("outcome", "flood_wait"))): 1,
+            ("tgwebhook_botapi_requests_total", (*sendmessage, ("outcome", "shaped"))): 1,
+            ("tgwebhook_botapi_request_duration_seconds_count", sendmessage): 2,
+        }
+        wait_until(lambda: expected.items() <= scrape(ops_url(served)).items(), timeout=10)
     finally:
         backend.down()
     assert [call.get("error_code") for call in replies(sim, token)] == [429]

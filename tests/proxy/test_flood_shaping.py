@@ -43,6 +43,8 @@ def test_a_429_for_one_chat_leaves_other_chats_and_methods_undelayed(sim, serve,
     assert other_method.json()["ok"] and took_method < 0.5
     [(answer, took)] = held
     assert answer.json()["ok"] and took >= 2.9  # retried by the proxy once allowed
+    delays = ("tgwebhook_botapi_shaping_delay_seconds_count", (("bot", "default"),))
+    wait_until(lambda: scrape(ops_url(stack.served)).get(delays) == 1, timeout=5)  # that one
 
 
 def test_no_send_reaches_telegram_before_the_retry_after_it_gave(sim, serve, token):
