@@ -16,7 +16,7 @@ from html import escape
 from core.storage import Sample
 
 WIDTH, HEIGHT = 320, 96
-TOP, BOTTOM, LEFT, RIGHT = 14, 14, 4, 4  # room for the max label above, min and span below
+TOP, BOTTOM, LEFT, RIGHT = 18, 14, 4, 4  # room for the max label above, min and span below
 GAP_FACTOR = 2.5  # a step this many typical intervals long is a gap (the monitor was down)
 
 
@@ -54,7 +54,7 @@ def render(samples: Sequence[Sample], field: str, width: int = WIDTH, height: in
     span = span_text(times[-1] - times[0])
     title = f"{spec.label}, {span}: min {number(low, spec.unit)}, max {number(high, spec.unit)}"
     labels = [
-        text(LEFT, TOP - 3, "chart-max", number(high, spec.unit)),
+        text(LEFT, TOP - 6, "chart-max", number(high, spec.unit)),
         text(LEFT, height - 3, "chart-min", number(low, spec.unit)),
         text(width - RIGHT, height - 3, "chart-span", span, anchor="end"),
     ]
@@ -142,9 +142,11 @@ def frame(width: int, height: int, title: str, body: str) -> str:
 
 
 def text(x: float, y: float, kind: str, content: str, anchor: str = "start") -> str:
+    # A white halo (stroke painted first) keeps a label readable where the line runs under it.
     return (
         f'<text class="{kind}" x="{x:.1f}" y="{y:.1f}" font-size="10" fill="#4a5568"'
-        f' font-family="sans-serif" text-anchor="{anchor}">{escape(content)}</text>'
+        f' font-family="sans-serif" text-anchor="{anchor}" stroke="#fff" stroke-width="3"'
+        f' paint-order="stroke">{escape(content)}</text>'
     )
 
 

@@ -105,8 +105,8 @@ def users_file(path: Path) -> Path:
     return path
 
 
-def start_serve(tmp: Path, env: dict[str, str]) -> tuple[Served, str]:
-    port, ops_port = free_port(), free_port()
+def start_serve(tmp: Path, env: dict[str, str], port: int) -> tuple[Served, str]:
+    ops_port = free_port()
     full = {
         **os.environ,
         "TGWEBHOOK_DB": str(tmp / "console.db"),
@@ -169,9 +169,11 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
             "TGWEBHOOK_OPS_TOKEN": OPS_TOKEN,
             "TGWEBHOOK_OPS_USERS_FILE": str(users_file(tmp / "users")),
         }
-        served, ops = start_serve(tmp, env)
+        port = free_port()
+        # Registered first, as `make run` does: the monitor's first poll finds the webhook set.
+        set_webhook(sim, BOT_TOKEN, f"http://127.0.0.1:{port}/webhook/default", SECRET)
+        served, ops = start_serve(tmp, env, port)
         stack.callback(served.stop)
-        set_webhook(sim, BOT_TOKEN, served.base_url + "/webhook/default", SECRET)
         store = open_store(str(served.db))
         stack.callback(store.close)
         yield Stack(sim, backend, served, ops, store)
