@@ -73,7 +73,7 @@ def load_settings(
     bots = with_generated_secrets(bots or {"default": single}, values["db"], problems)
     check_bots(bots, problems, require_secrets)
     ops_listen = ops_listen_of(values["listen"], values["ops_listen"])
-    check_listeners(values["listen"], ops_listen, values["ops_token"], problems)
+    check_listeners(values, ops_listen, problems)
     check_tls(values["tls_cert_file"], values["tls_key_file"], problems)
     if problems:
         raise ConfigError(problems)

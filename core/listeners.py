@@ -9,8 +9,9 @@ who can reach the webhook) is, unless a token guards them.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
+from typing import Any
 
-from core.secret import Secret
 from core.settings_table import Settings
 
 LOCAL_OPS_LISTEN = "127.0.0.1:9080"
@@ -36,8 +37,11 @@ def ops_listen_of(listen: str, ops_listen: str) -> str:
     return listen if is_loopback(listen) else LOCAL_OPS_LISTEN
 
 
-def check_listeners(listen: str, ops_listen: str, token: Secret, problems: list[str]) -> None:
-    """Ops paths are never served where the public can reach them without a token."""
+def check_listeners(values: Mapping[str, Any], ops_listen: str, problems: list[str]) -> None:
+    """Ops paths are never served where the public can reach them without credentials: the
+    ops token, or the console's basic-auth users file."""
+    listen = values["listen"]
+    credentials = bool(values["ops_token"]) or bool(values["ops_users_file"])
     where = f"TGWEBHOOK_OPS_LISTEN ({ops_listen})"
     # The web app tells its listeners apart by the local port a connection came in on.
     if listen != ops_listen and listen.rpartition(":")[2] == ops_listen.rpartition(":")[2]:
@@ -47,8 +51,9 @@ def check_listeners(listen: str, ops_listen: str, token: Secret, problems: list[
             f"{where}: the public TGWEBHOOK_LISTEN is not loopback, so the ops listener needs an "
             "address of its own (e.g. 127.0.0.1:9080)"
         )
-    elif not is_loopback(ops_listen) and not token:
+    elif not is_loopback(ops_listen) and not credentials:
         problems.append(
             f"{where}: not a loopback address, so TGWEBHOOK_OPS_TOKEN (or "
-            "TGWEBHOOK_OPS_TOKEN_FILE) must be set; or listen on 127.0.0.1"
+            "TGWEBHOOK_OPS_TOKEN_FILE) or TGWEBHOOK_OPS_USERS_FILE must be set; "
+            "or listen on 127.0.0.1"
         )

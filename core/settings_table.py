@@ -130,7 +130,9 @@ class Settings(FloodSettings):
         check=host_port_or_empty,
     )
     ops_token: Secret = setting(
-        "Ops bearer token (operator role); required if OPS_LISTEN is not loopback", "", secret=True
+        "Ops bearer token (operator role); it or OPS_USERS_FILE if OPS_LISTEN is public",
+        "",
+        secret=True,
     )
     ops_users_file: str = setting("Console users file (`name:role:hash` lines; basic auth)", "")
     header_timeout_seconds: float = setting(

@@ -25,9 +25,16 @@ def test_unset_ops_listen_shares_a_loopback_listener_else_takes_loopback_9080(li
     assert ops_address(settings) == expected
 
 
-def test_a_reachable_ops_listener_with_a_token_is_accepted():
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"TGWEBHOOK_OPS_TOKEN": "t0ken-value"},
+        {"TGWEBHOOK_OPS_USERS_FILE": "/etc/tgwebhook/users"},  # console basic-auth users only
+    ],
+)
+def test_a_reachable_ops_listener_with_credentials_is_accepted(credentials):
     env = {"TGWEBHOOK_LISTEN": "0.0.0.0:8080", "TGWEBHOOK_OPS_LISTEN": "0.0.0.0:9080"}
-    settings = load_settings({**SECRET_ENV, **env, "TGWEBHOOK_OPS_TOKEN": "t0ken-value"})
+    settings = load_settings({**SECRET_ENV, **env, **credentials})
     assert ops_address(settings) == "0.0.0.0:9080"
 
 
