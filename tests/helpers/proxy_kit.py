@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
 
+from core.storage import open_store
 from simulator.harness import Simulator
 from tests.helpers.live_stack import set_webhook
 from tests.helpers.support import SECRET, Served, ops_url
@@ -43,3 +45,28 @@ def poll_stack(sim: Simulator, serve: Callable[..., Served], token: str, **env: 
 def text_message(chat_id: int, text: str) -> dict:
     """The simulator's shorthand for a new text message in `chat_id`."""
     return {"type": "message", "chat_id": chat_id, "text": text}
+
+
+def handled(log: Path) -> list[tuple[int, int, str]]:
+    """What a polling bot's handler ran for: (update_id, chat_id, text) in handling order."""
+    if not log.exists():
+        return []
+    rows = [line.split(" ", 2) for line in log.read_text().splitlines()]
+    return [(int(u), int(c), t) for u, c, t in rows]
+
+
+def inject_chats(stack: PollStack, per_chat: int, chats: tuple[int, ...]) -> list[dict]:
+    updates = [text_message(chat, f"m{i}") for i in range(per_chat) for chat in chats]
+    return stack.inject(*updates)
+
+
+def served_all(stack: PollStack, sent: list[dict]) -> bool:
+    """True once every sent update was handed to the bot and none is confirmed yet."""
+    store = open_store(str(stack.served.db))
+    try:
+        rows = [store.get_update("default", u["update_id"]) for u in sent]
+        if any(row is None for row in rows) or store.unconfirmed_count("default") != len(sent):
+            return False
+        return store.poll_cursor("default").served_through >= max(row["id"] for row in rows)
+    finally:
+        store.close()

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.storage import open_store
-from tests.helpers.proxy_kit import PollStack, poll_stack, text_message
+from tests.helpers.proxy_kit import PollStack, handled, inject_chats, poll_stack, served_all
 from tests.helpers.support import ROOT, stop_process, wait_until
 
 BOT_DIR = ROOT / "tests" / "helpers" / "grammy_bot"
@@ -45,31 +44,6 @@ def start_bot(stack: PollStack, log: Path, slow: float = 0.0) -> subprocess.Pope
     command = [NODE, "bot.js", stack.api_base, stack.token, str(log), str(slow)]
     output = open(log.with_suffix(".out"), "ab")  # noqa: SIM115 (closed with the process)
     return subprocess.Popen(command, cwd=BOT_DIR, stdout=output, stderr=subprocess.STDOUT)
-
-
-def handled(log: Path) -> list[tuple[int, int, str]]:
-    """What the bot's handler ran for: (update_id, chat_id, text) in handling order."""
-    if not log.exists():
-        return []
-    rows = [line.split(" ", 2) for line in log.read_text().splitlines()]
-    return [(int(u), int(c), t) for u, c, t in rows]
-
-
-def inject_chats(stack: PollStack, per_chat: int, chats: tuple[int, ...]) -> list[dict]:
-    updates = [text_message(chat, f"m{i}") for i in range(per_chat) for chat in chats]
-    return stack.inject(*updates)
-
-
-def served_all(stack: PollStack, sent: list[dict]) -> bool:
-    """True once every sent update was handed to the bot and none is confirmed yet."""
-    store = open_store(str(stack.served.db))
-    try:
-        rows = [store.get_update("default", u["update_id"]) for u in sent]
-        if any(row is None for row in rows) or store.unconfirmed_count("default") != len(sent):
-            return False
-        return store.poll_cursor("default").served_through >= max(row["id"] for row in rows)
-    finally:
-        store.close()
 
 
 def test_every_update_is_handled_once_in_chat_order_and_replies_reach_telegram(
