@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import time
 from dataclasses import asdict
@@ -132,17 +133,19 @@ def run_replay(args: argparse.Namespace) -> int:
         store,
         forwarding,
         lambda ids, bot: store.replay_dead(ids, time.time(), bot),
-        "replayed",
+        "replay",
     )
 
 
 def run_drop(args: argparse.Namespace) -> int:
     settings, store = open_for(args)
-    return change(args, store, set(settings.bots), store.drop_dead, "dropped")
+    return change(args, store, set(settings.bots), store.drop_dead, "drop")
 
 
-def change(args: argparse.Namespace, store, allowed_bots: set[str], apply, verb: str) -> int:
-    """Apply `apply(ids, bot)` to the named dead letters (or --all); report what was skipped."""
+def change(args: argparse.Namespace, store, allowed_bots: set[str], apply, action: str) -> int:
+    """Apply `apply(ids, bot)` to the named dead letters (or --all); report what was skipped.
+    The console's audit list records it like a console action (who: the shell user)."""
+    verb = "replayed" if action == "replay" else "dropped"
     if args.all == bool(args.ids):
         print("tgwebhook: name dead letter ids, or --all (not both)")
         return 2
@@ -158,6 +161,17 @@ def change(args: argparse.Namespace, store, allowed_bots: set[str], apply, verb:
             skipped += [f"{row_id}: {problem}"] if problem else []
             ids += [] if problem else [row_id]
         done = apply(ids, args.bot)
+    target = "all dead letters" if args.all else "ids " + ",".join(map(str, args.ids))
+    store.start_audit(
+        time.time(),
+        f"cli:{getpass.getuser()}",
+        "operator",
+        f"{action} all" if args.all else action,
+        bot=args.bot or "",
+        target=target[:500],
+        matched=done + len(skipped),
+        done=done,
+    )
     if args.json:
         print(json.dumps({verb: done, "skipped": skipped}))
     else:

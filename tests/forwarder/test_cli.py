@@ -8,6 +8,7 @@ import sys
 
 import requests
 
+from core.storage import open_store
 from tests.helpers.forward_kit import Reply
 from tests.helpers.support import ROOT, SECRET, make_update, wait_until
 
@@ -43,6 +44,14 @@ def post(served, update_id: int, chat_id: int) -> None:
 def dead_letter_check(served) -> dict:
     health = requests.get(served.base_url + "/health", timeout=5).json()
     return health["checks"]["deadLetters:count"][0]
+
+
+def audit_list(served) -> list:
+    store = open_store(str(served.db))
+    try:
+        return store.audit_entries()
+    finally:
+        store.close()
 
 
 def test_a_dead_letter_is_listed_shown_and_delivered_by_replay(serve, backend):
@@ -92,5 +101,11 @@ def test_drop_gives_up_on_dead_letters_and_bad_requests_are_refused(serve, backe
     assert app_json(served, "dlq", "drop", "--all") == {"dropped": 2, "skipped": []}
     assert app_json(served, "dlq", "list") == []
     assert app_json(served, "queue")["bots"][0]["dead_letters"] == 0
+    audit = audit_list(served)  # the console's audit list shows what the shell did
+    assert [(e.action, e.target, e.done) for e in audit[:2]] == [
+        ("drop all", "all dead letters", 2),
+        ("replay", "ids 424242", 0),
+    ]
+    assert all(e.actor.startswith("cli:") and e.role == "operator" for e in audit[:2])
     code, text = app_py(served, "queue")
     assert code == 0 and "depth 0" in text and "dead letters 0" in text
