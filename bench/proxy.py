@@ -15,8 +15,8 @@ base and its webhook set there. The proxy answers on the loopback listener (OPS_
     so a per-chat shaper admits them), straight to the simulator and through the proxy; added
     latency = proxy minus direct per quantile. Once with flood shaping on (the default: its
     30/s overall limit holds a faster caller), once on a second appliance with it off (what the
-    proxy itself adds). Proxy CPU per call: CPU time of the whole serve process tree during the
-    proxy rows / their calls.
+    proxy itself adds). Proxy CPU per call: CPU time of the whole serve process tree during a
+    proxy row, less its idle CPU rate (measured before the rows) over that time, / the calls.
 
     python bench/proxy.py                      # 200 updates/s for 20 s; 500 / 1,000 sends
     python bench/proxy.py --duration 5 --sends 100 --out /tmp/x
@@ -42,6 +42,7 @@ from ingest import ROOT, SECRET, Target, free_port, tgwebhook_target, tree_cpu_s
 from proxy_report import CHATS, QUANTILES, markdown
 
 RESULTS = ROOT / "bench" / "results"
+IDLE_SECONDS = 3.0
 # make_token(1) and (2) of simulator/tokens.py, spelled out: bench runs from bench/ without the
 # repository root on sys.path.
 TOKENS = (
@@ -182,24 +183,21 @@ async def send_all(base: str, token: str, callers: int, calls: int, first_chat: 
 
 def send_rows(sim: Simulator, proxy: str, serve_pid: int, sends: dict[int, int]) -> list[dict]:
     rows, chat = [], 10**9
+    idle = tree_cpu_seconds(serve_pid)
+    time.sleep(IDLE_SECONDS)  # the tree's own background (monitor, forwarder) is not the proxy's
+    idle = (tree_cpu_seconds(serve_pid) - idle) / IDLE_SECONDS
     for callers, calls in sends.items():
         for base in (sim.url, proxy):  # warm-up: connections, upstream pool, code paths
             asyncio.run(send_all(base, TOKENS[0], callers, min(calls, 100), chat))
             chat += calls
         direct = asyncio.run(send_all(sim.url, TOKENS[0], callers, calls, chat))
         chat += calls
-        cpu = tree_cpu_seconds(serve_pid)
+        cpu, started = tree_cpu_seconds(serve_pid), time.monotonic()
         proxied = asyncio.run(send_all(proxy, TOKENS[0], callers, calls, chat))
-        cpu = tree_cpu_seconds(serve_pid) - cpu
+        cpu = tree_cpu_seconds(serve_pid) - cpu - idle * (time.monotonic() - started)
         chat += calls
-        rows.append(
-            {
-                "callers": callers,
-                "direct": direct,
-                "proxy": proxied,
-                "proxy_cpu_us_per_call": round(cpu / calls * 1e6, 1),
-            }
-        )
+        row = {"callers": callers, "direct": direct, "proxy": proxied, "idle_cpu_s_per_s": idle}
+        rows.append({**row, "proxy_cpu_us_per_call": round(cpu / calls * 1e6, 1)})
     return rows
 
 

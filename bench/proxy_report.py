@@ -28,7 +28,8 @@ def markdown(result: dict) -> str:
         "(b) sendMessage, one message per private chat (distinct chat ids, so the per-chat"
         " limit admits every call; the 30/s overall limit still holds a faster caller when"
         " shaping is on). Times in ms; added = proxy minus direct at the same quantile, direct"
-        " measured beside each proxy row.",
+        " measured beside each proxy row. Proxy CPU/call: the serve tree's CPU during the row"
+        " less its idle rate over that time, per call.",
         "",
         "| shaping | callers | calls | direct p50 | direct p99 | proxy p50 | proxy p99"
         " | added p50 | added p99 | direct calls/s | proxy calls/s | proxy CPU/call"
