@@ -107,7 +107,8 @@ def deliver_notifications(ctx: MonitorContext) -> None:
 
 
 def prune(ctx: MonitorContext) -> None:
-    """Retention: forget old update ids, purge delivered bodies, drop old observations."""
+    """Retention: forget old update ids, purge delivered bodies, drop old observations, chart
+    rows and the flood state of keys that hold nothing."""
     settings, now = ctx.settings, time.time()
     try:
         forgotten, purged = ctx.store.prune(
@@ -116,6 +117,7 @@ def prune(ctx: MonitorContext) -> None:
         observations = ctx.store.prune_observations(now - OBSERVATION_RETENTION_SECONDS)
         ctx.store.prune_notifications(now - NOTIFICATION_RETENTION_SECONDS)
         ctx.store.prune_samples(now - SAMPLE_RETENTION_SECONDS)
+        ctx.store.prune_flood_keys(now)  # one row per chat ever written to, else
         log.info(
             "retention: %d update ids forgotten, %d bodies purged, %d observations dropped",
             forgotten,

@@ -33,6 +33,8 @@ class FloodStore(Protocol):
 
     def record_flood(self, bot: str, key: str, until: float) -> None: ...
 
+    def prune_flood_keys(self, now: float) -> int: ...
+
 
 class FloodVerbs:
     """Part of QueueVerbs (the forwarder's webhook replies are shaped too), so of both stores;
@@ -65,3 +67,11 @@ class FloodVerbs:
                 " THEN flood_keys.blocked_until ELSE excluded.blocked_until END",
                 (bot, key, until),
             )
+
+    def prune_flood_keys(self, now: float) -> int:
+        """Forget keys that hold nothing any more: no arrival time and no block in the future
+        (such a row decides exactly as a missing one), so the table keeps only live keys."""
+        with self.write() as conn:
+            return conn.execute(
+                "DELETE FROM flood_keys WHERE tat < ? AND blocked_until < ?", (now, now)
+            ).rowcount

@@ -177,7 +177,7 @@ class SampleStore(BaseStore, Protocol):
     def prune_samples(self, before: float) -> int: ...
 
 
-class MonitorStore(ObservationStore, AlertStore, SampleStore, Protocol):
+class MonitorStore(FloodStore, ObservationStore, AlertStore, SampleStore, Protocol):
     """The monitor's jobs: polls, alerts, and the queue figures and pruning they also do."""
 
     def queue_stats(

@@ -141,6 +141,16 @@ def test_pruning_drops_observations_older_than_the_retention(monitored):
     assert [o.pending_update_count for o in store.recent_observations("default")] == [2]
 
 
+def test_pruning_forgets_spent_flood_keys_and_keeps_blocks(monitored):
+    store, now = monitored.store, time.time()
+    store.record_flood("default", "block:sendmessage:1", now - 5)  # over: forgotten
+    store.record_flood("default", "block:sendmessage:2", now + 600)  # still holding
+    jobs.prune(monitored)
+    with store.write() as conn:
+        keys = [row[0] for row in conn.execute("SELECT key FROM flood_keys").fetchall()]
+    assert keys == ["block:sendmessage:2"]
+
+
 class PemPair:
     """A certificate and key on disk, configured the way trustme's leaf certificates are."""
 

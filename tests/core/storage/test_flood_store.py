@@ -62,3 +62,15 @@ def test_a_held_back_call_leaves_the_global_slot_to_other_chats(any_store):
     other = keys_of(limits, "sendMessage", 2)
     assert other[1].name == GLOBAL
     assert any_store.reserve_send("b", other, NOW, 10).wait == 0.0
+
+
+def test_pruning_forgets_only_keys_that_hold_nothing(any_store):
+    blocked = FloodKey("block:sendmessage:2", interval=0.0, tolerance=0.0)
+    any_store.reserve_send("b", (CHAT,), NOW, 10)  # tat NOW + 1: busy until then
+    any_store.record_flood("b", blocked.name, NOW + 30)
+    assert any_store.prune_flood_keys(NOW + 0.5) == 0
+    assert any_store.prune_flood_keys(NOW + 2) == 1  # the chat's slot has passed
+    # The block still holds after pruning: the next call waits for it.
+    assert any_store.reserve_send("b", (blocked,), NOW + 2, 60).wait == pytest.approx(28.0)
+    assert any_store.prune_flood_keys(NOW + 31) == 1
+    assert any_store.reserve_send("b", (CHAT,), NOW + 31, 10).wait == 0.0
