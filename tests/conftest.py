@@ -132,7 +132,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        url = f"http://127.0.0.1:{port}"  # 0.0.0.0 includes loopback
+        # 0.0.0.0 includes loopback; env may name the port (a restart on the same one).
+        url = f"http://127.0.0.1:{full['TGWEBHOOK_LISTEN'].rpartition(':')[2]}"
         served = Served(process, url, Path(full["TGWEBHOOK_DB"]), log, full)
         started.append(served)
         if wait_ready:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.fault_kit import live_group_members
 from tests.helpers.proxy_kit import PollStack, handled, inject_chats, poll_stack, served_all
 from tests.helpers.support import ROOT, stop_process, wait_until
 
@@ -98,3 +99,32 @@ def test_a_rolling_deploy_skips_nothing_and_the_loser_gets_409(
 def conflict_seen(tmp_path: Path) -> bool:
     text = "".join(p.read_text(errors="replace") for p in tmp_path.glob("*.out"))
     return "terminated by other getUpdates request" in text
+
+
+def test_kill_9_of_the_appliance_loses_no_acknowledged_update(sim, serve, token, tmp_path):
+    stack = poll_stack(sim, serve, token)
+    first = inject_chats(stack, 5, (41, 42))
+    sim.admin.wait_delivered(token, 10, timeout=15)  # acknowledged to Telegram
+    got = stack.call("getUpdates", limit=4).json()["result"]
+    confirmed = {u["update_id"] for u in got}
+    stack.call("getUpdates", offset=got[-1]["update_id"] + 1, limit=1)  # confirms those 4
+    os.killpg(stack.served.process.pid, signal.SIGKILL)  # serve started its own session
+    stack.served.process.wait(timeout=10)
+    wait_until(lambda: not live_group_members(stack.served.process.pid), timeout=10)
+    # The same store and port: the bot's API base URL does not change across the restart.
+    listen = stack.served.env["TGWEBHOOK_LISTEN"]
+    again = poll_stack(sim, serve, token, DB=stack.served.db, LISTEN=listen)
+    bot = start_bot("aiogram", again, tmp_path / "handled.log")
+    try:
+        second = inject_chats(again, 2, (41, 42))
+        expected = Counter(
+            u["update_id"] for u in first + second if u["update_id"] not in confirmed
+        )
+        wait_until(lambda: len(handled(tmp_path / "handled.log")) >= sum(expected.values()))
+    finally:
+        stop_process(bot)
+    rows = handled(tmp_path / "handled.log")
+    assert Counter(u for u, _, _ in rows) == expected  # each once, none of the confirmed
+    for chat in (41, 42):  # in each chat, in the order Telegram sent them
+        ids = [u for u, c, _ in rows if c == chat]
+        assert ids == sorted(ids)
