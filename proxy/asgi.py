@@ -14,7 +14,7 @@ from core.config import BotConfig, Settings
 from core.storage import FloodStore, PollStore
 from proxy import envelope, intercepts
 from proxy.feed import WEBHOOK_ACTIVE, Feed
-from proxy.params import parse
+from proxy.params import Unparsable, parse
 from proxy.shaper import Shaper
 from proxy.upstream import Call, Upstream, reply
 
@@ -80,9 +80,15 @@ class ProxyASGI:
         if body is None:
             return envelope.error(413, "Request Entity Too Large")
         headers = dict(scope.get("headers") or ())
-        params = parse(
-            scope.get("query_string", b""), headers.get(b"content-type", b"").decode(), body
-        )
+        try:
+            params = parse(
+                scope.get("query_string", b""),
+                headers.get(b"content-type", b"").decode("latin-1"),
+                body,
+                strict=True,
+            )
+        except Unparsable as exc:  # nothing was read, so nothing is confirmed or changed
+            return envelope.error(400, f"Bad Request: {exc}")
         if method != "getupdates":
             return await intercepts.answer(
                 self.store, bot.name, method, params, self.honour, self.known

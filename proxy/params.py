@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email import errors
 from email.parser import BytesParser
 from email.policy import HTTP
 from urllib.parse import parse_qsl
+
+
+class Unparsable(ValueError):
+    """A body Telegram would refuse to read (invalid JSON, a cut-off multipart body)."""
 
 
 @dataclass(frozen=True)
@@ -38,33 +43,39 @@ def leading_integer(raw: str) -> int:
     return sign * int(digits) if digits else 0
 
 
-def parse(query: bytes, content_type: str, body: bytes) -> Params:
+def parse(query: bytes, content_type: str, body: bytes, strict: bool = False) -> Params:
+    """`strict`: raise Unparsable where Telegram answers 400 (it reads any body that is not a
+    form as JSON, whatever its declared type); else read what can be read."""
     values = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
     kind = content_type.partition(";")[0].strip().lower()
-    if kind == "application/json" and body:
-        values.update(from_json(body))
-    elif kind == "application/x-www-form-urlencoded":
+    if kind == "application/x-www-form-urlencoded":
         values.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     elif kind == "multipart/form-data":
-        values.update(from_multipart(content_type, body))
+        values.update(from_multipart(content_type, body, strict))
+    elif body.strip() and (strict or kind == "application/json"):
+        values.update(from_json(body, strict))
     return Params(values)
 
 
-def from_json(body: bytes) -> dict[str, str]:
+def from_json(body: bytes, strict: bool = False) -> dict[str, str]:
     try:
         data = json.loads(body)
-    except ValueError:
+    except ValueError as exc:
+        if strict:
+            raise Unparsable("can't parse JSON object") from exc
         return {}
     if not isinstance(data, dict):
         return {}
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
 
 
-def from_multipart(content_type: str, body: bytes) -> dict[str, str]:
+def from_multipart(content_type: str, body: bytes, strict: bool = False) -> dict[str, str]:
     """Text fields only: the intercepted methods take no files worth reading."""
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
     )
+    if strict and is_cut(message.defects, body):
+        raise Unparsable("can't parse multipart/form-data body")
     values = {}
     for part in message.iter_parts() if message.is_multipart() else ():
         name = part.get_param("name", header="content-disposition")
@@ -73,6 +84,15 @@ def from_multipart(content_type: str, body: bytes) -> dict[str, str]:
             if isinstance(payload, bytes):
                 values[str(name)] = payload.decode("utf-8", "replace")
     return values
+
+
+def is_cut(defects: list, body: bytes) -> bool:
+    """A multipart body that ends before its closing boundary, or is no multipart at all; an
+    empty form (nothing, or the closing boundary alone) is fine."""
+    if any(isinstance(d, errors.CloseBoundaryNotFoundDefect) for d in defects):
+        return True
+    unstarted = any(isinstance(d, errors.StartBoundaryNotFoundDefect) for d in defects)
+    return unstarted and not body.strip().endswith(b"--")
 
 
 def peeked_chat_id(query: bytes, content_type: str, prefix: bytes, whole: bool) -> str | None:
