@@ -100,6 +100,12 @@ def prefill(db: Path, updates: int, dead: int) -> None:
             " VALUES (?, ?, ?, ?)",
             observations,
         )
+    store = open_store(str(db))
+    try:  # what the pages will count, as the store counts it
+        stored, stats = store.count_updates(), store.queue_stats(["default"], now)[0]
+    finally:
+        store.close()
+    assert (stored, stats.dead_letters) == (updates, updates // every), (stored, stats)
 
 
 def timed(get: Callable[[str], int], path: str, count: int) -> list[float]:
@@ -175,7 +181,8 @@ def markdown(args: argparse.Namespace, spent: dict, prefill_s: float) -> str:
         "# Console: server time with a full store",
         "",
         f"`python bench/console.py` at {commit}, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())}"
-        f" UTC on this machine (2 cores, other work running). Store: SQLite with {args.updates:,}"
+        f" UTC on this machine (2 cores; 1-minute load average {os.getloadavg()[0]:.2f} at the"
+        f" end, other sessions' work included). Store: SQLite with {args.updates:,}"
         f" updates (the last day), {args.dead:,} of them dead letters, 48 h of chart samples,"
         f" a day of getWebhookInfo observations; prefilled in {prefill_s:.0f} s.",
         f"`python app.py serve` (2 workers), {args.requests} requests per row after 3"
