@@ -264,7 +264,8 @@ def queue_backlog(facts: Facts, limits: Thresholds, now: float) -> Finding | Non
 def dead_letters(facts: Facts, limits: Thresholds, now: float) -> Finding | None:
     if facts.queue is None or facts.queue.dead_letters == 0:
         return None
-    summary = f"{facts.queue.dead_letters} updates exhausted their delivery budget"
+    count = facts.queue.dead_letters
+    summary = f"{count} update{'' if count == 1 else 's'} exhausted their delivery budget"
     return finding(
         facts,
         "dead_letters",
