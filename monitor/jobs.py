@@ -89,7 +89,8 @@ def gather_facts(ctx: MonitorContext, bot: str, now: float) -> rules.Facts:
         bot=bot,
         window=tuple(store.recent_observations(bot, ctx.thresholds.window_size())),
         polled=bot in ctx.clients,
-        queue=store.queue_stats([bot], now)[0],
+        # A polling bot's queue is what getUpdates has not confirmed (core/storage/ingest.py).
+        queue=store.queue_stats([bot], now, () if config.forward_url else (bot,))[0],
         expected_url=expected_webhook_url(public, bot),
         max_connections=config.max_connections,
         allowed_updates=config.allowed_updates,

@@ -17,7 +17,7 @@ from app import create_app
 from core.certificates import self_signed
 from core.config import Secret
 from core.metrics import ALERTS
-from core.storage import AlertState, open_store
+from core.storage import AlertState, IncomingUpdate, open_store
 from core.telegram import TelegramClient
 from monitor import alerts, jobs, poller
 from monitor.rules import WARNING, Finding
@@ -180,3 +180,13 @@ def test_a_self_signed_certificate_is_judged_against_itself_only_when_it_is_ours
         site.stop()
         store.close()
     assert (check.error == "") is served_by_us
+
+
+def test_a_polling_bots_unconfirmed_updates_are_its_queue_for_the_rules(monitored):
+    store, now = monitored.store, time.time()
+    assert not monitored.settings.bots["default"].forward_url  # poll mode
+    for update_id in (1, 2, 3):
+        update = IncomingUpdate("default", update_id, "message", "7", b"{}", now - 600, True)
+        assert store.record_update(update, forward=False)
+    queue = jobs.gather_facts(monitored, "default", now).queue
+    assert (queue.depth, round(queue.oldest_age_seconds)) == (3, 600)
