@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
@@ -33,7 +33,16 @@ from tests.helpers.grafana_kit import (
     start_prometheus,
     start_sink,
 )
-from tests.helpers.support import BOT_TOKEN, ROOT, SECRET, Served, free_port, is_ready, wait_until
+from tests.helpers.support import (
+    BOT_TOKEN,
+    ROOT,
+    SECRET,
+    Served,
+    free_port,
+    is_ready,
+    ops_url,
+    wait_until,
+)
 
 FAILING_CHAT = 666  # the bot backend answers 500 for this chat: retries, then dead letters
 CHATS = (101, 102, 103, 104)
@@ -68,19 +77,26 @@ def tls_context(tmp: Path) -> tuple[ssl.SSLContext, Path]:
     return context, ca_file
 
 
-def start_appliance(tmp: Path, env: dict[str, str]) -> Served:
-    """`python app.py serve` as tests/conftest.py's `serve` fixture starts it."""
-    port = free_port()
+def start_appliance(
+    tmp: Path,
+    env: dict[str, str],
+    port: int | None = None,
+    name: str = "live",
+    ops_token: str | None = None,
+) -> Served:
+    """`python app.py serve` as tests/conftest.py's `serve` fixture starts it; ready when its
+    ops listener (TGWEBHOOK_OPS_LISTEN in env, else the public one) answers /readyz."""
+    port = port or free_port()
     full = {
         **os.environ,
-        "TGWEBHOOK_DB": str(tmp / "live.db"),
+        "TGWEBHOOK_DB": str(tmp / f"{name}.db"),
         "TGWEBHOOK_SECRET_TOKEN": SECRET,
         "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
         "TGWEBHOOK_WORKERS": "2",
         **env,
     }
     full.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = tmp / "live.log"
+    log = tmp / f"{name}.log"
     with open(log, "wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "app.py", "serve"],
@@ -90,9 +106,10 @@ def start_appliance(tmp: Path, env: dict[str, str]) -> Served:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    served = Served(process, f"http://127.0.0.1:{port}", tmp / "live.db", log, full)
+    served = Served(process, f"http://127.0.0.1:{port}", tmp / f"{name}.db", log, full)
+    probe = replace(served, base_url=ops_url(served))
     try:
-        wait_until(lambda: is_ready(served), timeout=30, interval=0.1)
+        wait_until(lambda: is_ready(probe, ops_token), timeout=40, interval=0.1)
     except BaseException:
         served.stop()
         raise

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -32,8 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.storage import DEAD, Store, open_store
 from simulator.harness import Simulator, start_simulator
 from tests.helpers.browser import DESKTOP, PHONE, Browser, basic, open_browser
-from tests.helpers.live_stack import set_webhook
-from tests.helpers.support import BOT_TOKEN, ROOT, SECRET, Served, free_port, wait_until
+from tests.helpers.live_stack import set_webhook, start_appliance
+from tests.helpers.support import BOT_TOKEN, SECRET, Served, free_port, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -107,44 +104,9 @@ def users_file(path: Path) -> Path:
 
 def start_serve(tmp: Path, env: dict[str, str], port: int) -> tuple[Served, str]:
     ops_port = free_port()
-    full = {
-        **os.environ,
-        "TGWEBHOOK_DB": str(tmp / "console.db"),
-        "TGWEBHOOK_SECRET_TOKEN": SECRET,
-        "TGWEBHOOK_LISTEN": f"127.0.0.1:{port}",
-        "TGWEBHOOK_OPS_LISTEN": f"0.0.0.0:{ops_port}",
-        "TGWEBHOOK_WORKERS": "2",
-        **env,
-    }
-    full.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = tmp / "console.log"
-    with open(log, "wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "app.py", "serve"],
-            cwd=ROOT,
-            env=full,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    served = Served(process, f"http://127.0.0.1:{port}", tmp / "console.db", log, full)
-    ops = f"http://127.0.0.1:{ops_port}"
-    try:
-        wait_until(lambda: ready(served, ops), timeout=40, interval=0.2, what="serve ready")
-    except BaseException:
-        served.stop()
-        raise
-    return served, ops
-
-
-def ready(served: Served, ops: str) -> bool:
-    if served.process.poll() is not None:
-        raise AssertionError(f"serve exited early:\n{served.output()[-3000:]}")
-    try:
-        answer = requests.get(ops + "/readyz", headers=bearer(), timeout=1)
-    except requests.RequestException:
-        return False
-    return answer.status_code == 200
+    listen = {"TGWEBHOOK_OPS_LISTEN": f"0.0.0.0:{ops_port}", **env}
+    served = start_appliance(tmp, listen, port=port, name="console", ops_token=OPS_TOKEN)
+    return served, f"http://127.0.0.1:{ops_port}"
 
 
 @pytest.fixture(scope="module")
