@@ -16,6 +16,7 @@ from app import create_app
 from core.config import Settings, load_settings
 from core.telegram import SECRET_HEADER
 from simulator.harness import Simulator, make_token, start_simulator
+from tests.helpers.pg_kit import Cluster, remove_cluster, start_cluster
 from tests.helpers.support import (
     ROOT,
     SECRET,
@@ -171,3 +172,18 @@ def sim() -> Iterator[Simulator]:
 @pytest.fixture
 def token() -> str:
     return make_token(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the whole run (initdb costs seconds); each test
+    gets a fresh database on it through `pg_url`. Tests that stop PostgreSQL start their own
+    (pg_kit.own_cluster) or start it again before they end."""
+    cluster = start_cluster()
+    yield cluster
+    remove_cluster(cluster)
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    return pg_cluster.fresh_url()

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from core.storage import IncomingUpdate, open_store
-from tests.helpers.pg_kit import Cluster, remove_cluster, start_cluster
 
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture(scope="module")
-def pg_cluster() -> Iterator[Cluster]:
-    cluster = start_cluster()
-    yield cluster
-    remove_cluster(cluster)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -24,7 +14,7 @@ def store(request, tmp_path):
     if request.param == "sqlite":
         url = str(tmp_path / "store.db")
     else:
-        url = request.getfixturevalue("pg_cluster").fresh_url()
+        url = request.getfixturevalue("pg_url")
     store = open_store(url)
     yield store
     store.close()

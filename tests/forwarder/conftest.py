@@ -80,17 +80,3 @@ def real_bots() -> Iterator[list]:
     yield started
     for bot in started:
         bot.stop()
-
-
-@pytest.fixture(scope="session")
-def pg_cluster():
-    from tests.helpers.pg_kit import remove_cluster, start_cluster
-
-    cluster = start_cluster()
-    yield cluster
-    remove_cluster(cluster)
-
-
-@pytest.fixture
-def pg_url(pg_cluster) -> str:
-    return pg_cluster.fresh_url()

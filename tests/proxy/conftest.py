@@ -1,5 +1,5 @@
-"""Proxy fixtures: `poll_store`, a real store on both backends (a throwaway PostgreSQL
-cluster per session, as tests/core/storage does)."""
+"""Proxy fixtures: `poll_store`, a real store on both backends (PostgreSQL: a fresh database on
+the run's cluster, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from core.storage import Store, open_store
-from tests.helpers.pg_kit import Cluster, remove_cluster, start_cluster
-
-
-@pytest.fixture(scope="session")
-def proxy_pg_cluster() -> Iterator[Cluster]:
-    cluster = start_cluster()
-    yield cluster
-    remove_cluster(cluster)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -23,7 +15,7 @@ def poll_store(request, tmp_path) -> Iterator[Store]:
     if request.param == "sqlite":
         url = str(tmp_path / "poll.db")
     else:
-        url = request.getfixturevalue("proxy_pg_cluster").fresh_url()
+        url = request.getfixturevalue("pg_url")
     opened = open_store(url)
     yield opened
     opened.close()

@@ -1,5 +1,5 @@
-"""Storage fixtures: one throwaway PostgreSQL cluster per session, a fresh database per test,
-and `any_store` / `store_url`, parametrized over both backends."""
+"""Storage fixtures: `any_store` / `store_url`, parametrized over both backends (PostgreSQL: a
+fresh database per test on the run's cluster, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,6 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from core.storage import open_store
-from tests.helpers.pg_kit import Cluster, remove_cluster, start_cluster
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    cluster = start_cluster()
-    yield cluster
-    remove_cluster(cluster)
-
-
-@pytest.fixture
-def pg_url(pg_cluster: Cluster) -> str:
-    return pg_cluster.fresh_url()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
