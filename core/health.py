@@ -30,7 +30,7 @@ class Limits:
     # getUpdates legitimately lasts up to 50 s, so "no poll" starts counting after 60 s.
     poll_quiet_seconds: float = 60.0
     poll_backlog: int = 200
-    poll_gone_seconds: float = 600.0  # with poll_backlog pending: fail, as TgwebhookPollingStale
+    poll_gone_seconds: float = 600.0  # with poll_backlog pending: fail, as TgwebhookGetUpdatesStale
 
 
 # Forward lag is judged over the last minute or so, not since start: an incident an hour ago

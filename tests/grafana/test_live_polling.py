@@ -1,4 +1,4 @@
-"""The Bot API row's polling panels and TgwebhookPollingStale, run by a real Prometheus against
+"""The Bot API row's polling panels and TgwebhookGetUpdatesStale, run by a real Prometheus against
 a real appliance in poll mode (test_live_queries.py's appliance forwards, so it has no
 getUpdates queue).
 
@@ -68,7 +68,7 @@ def test_polling_panel_query_returns_data(polling, query):
 
 
 def test_the_stale_polling_alert_matches_live_series_and_stays_quiet(polling):
-    rule = next(r for r in load_rules() if r["alert"] == "TgwebhookPollingStale")
+    rule = next(r for r in load_rules() if r["alert"] == "TgwebhookGetUpdatesStale")
     for selector in selectors(rule["expr"]):
         assert polling.prometheus.query(selector), f"{selector} matches nothing"
     assert not polling.prometheus.query(rule["expr"])  # 2 pending, polled just now

@@ -44,7 +44,7 @@ QUIET_ALERTS = {
     "TgwebhookQueueStuck",
     "TgwebhookForwardLagHigh",  # the chats that are delivered get theirs in milliseconds
     "TgwebhookBotApiFloodWait",  # no Bot API call is made at all
-    "TgwebhookPollingStale",  # the bot forwards: no getUpdates queue
+    "TgwebhookGetUpdatesStale",  # the bot forwards: no getUpdates queue
 }
 # Series only a polling bot has; test_live_polling.py runs their panels and selectors.
 POLLING_ONLY = ("tgwebhook_getupdates_pending", "tgwebhook_getupdates_last_poll_timestamp")
