@@ -9,6 +9,9 @@ from core.config import Settings
 from core.telegram import redact
 
 FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+# Client libraries that log every request at INFO: a line per proxied Bot API call would grow
+# the log by ~120 bytes a call. They speak at DEBUG only when the operator asks for DEBUG.
+CHATTY = ("httpx", "httpcore")
 
 
 class RedactSecrets(logging.Filter):
@@ -45,3 +48,6 @@ def configure_logging(settings: Settings) -> None:
         each.filters = [f for f in each.filters if not isinstance(f, RedactSecrets)]
         each.addFilter(RedactSecrets(known_secrets(settings)))
     root.setLevel(settings.log_level)
+    for name in CHATTY:
+        level = logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING
+        logging.getLogger(name).setLevel(level)

@@ -74,6 +74,8 @@ def test_other_methods_pass_through_byte_for_byte_and_unknown_tokens_get_401(sim
     other = requests.post(f"{stack.api_base}/bot123:{'A' * 35}/getMe", timeout=10)
     assert other.status_code == 401
     assert other.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    # At the default level a proxied call leaves no log line (httpx logs each at INFO).
+    assert "HTTP Request:" not in stack.served.output()
 
 
 def test_a_bot_with_a_forward_url_is_told_its_webhook_is_active(sim, serve, token):
