@@ -15,11 +15,12 @@ Used by the proxy (proxy/shaper.py) and the forwarder's webhook replies (`wait_t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -180,23 +181,25 @@ def block_key(keys: tuple[FloodKey, ...]) -> str:
     return keys[0].name
 
 
-def wait_turn(
+async def wait_turn(
     store: FloodStore,
     bot: str,
     keys: tuple[FloodKey, ...],
     max_wait: float,
     clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Decision:
-    """The blocking shell (the forwarder's reply threads): reserve, sleep the wait, reserve
-    what was left for later; the last decision, with the whole wait."""
+    """The shell both callers share (the proxy, the forwarder's replies): reserve, sleep the
+    wait (never holding a thread), reserve what was left for later; the last decision, with
+    the whole wait. A store error propagates: each caller decides to go unshaped."""
     started, held = clock(), False
     decision = Decision(later=keys)
     while decision.admitted and decision.later:
-        decision = store.reserve_send(bot, decision.later, clock(), max_wait - (clock() - started))
+        left = max_wait - (clock() - started)
+        decision = await asyncio.to_thread(store.reserve_send, bot, decision.later, clock(), left)
         if decision.admitted and decision.wait > 0:
             held = True
-            sleep(decision.wait)
+            await sleep(decision.wait)
     if not decision.admitted:
         return decision
     waited = clock() - started
@@ -205,21 +208,22 @@ def wait_turn(
     return replace(decision, wait=waited)
 
 
-def shape_call(
+async def shape_call(
     store: FloodStore, settings: FloodSettings, bot: str, method: str, chat_id: Any
 ) -> int | None:
-    """Wait for the call's turn (the forwarder's reply threads); None when it may go now, the
-    retry_after when it would wait past the bound. A failing store shapes nothing."""
+    """Wait for a webhook reply's turn; None when it may go now, the retry_after when it would
+    wait past the bound. A failing store shapes nothing."""
     from core.storage import StoreError  # core.storage imports this module
 
     if not settings.flood_shaping:
         return None
     keys = keys_of(settings, method, chat_id)
     try:
-        return wait_turn(store, bot, keys, settings.flood_max_wait_seconds).refused_retry_after
+        decision = await wait_turn(store, bot, keys, settings.flood_max_wait_seconds)
     except StoreError as exc:
         log.warning("flood state unavailable, %s not shaped: %s", method, exc)
         return None
+    return decision.refused_retry_after
 
 
 def note_flood(

@@ -161,22 +161,34 @@ class Courier:
         if reply is None:
             return recorded.next
         try:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self.replies, self._run_reply, update, reply, answer)
+            started = time.monotonic()
+            if await self._reply_turn(update, reply, started):
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(
+                    self.replies, self._run_reply, update, reply, answer, started
+                )
         finally:
             recorded = await self._release(update)
         return recorded.next
 
-    def _run_reply(self, update: QueuedUpdate, reply: Reply, answer: Answer) -> None:
+    async def _reply_turn(self, update: QueuedUpdate, reply: Reply, started: float) -> bool:
+        """Wait for the reply's turn, shaped with the proxy's calls (core/flood.py); the chat
+        stays leased while it waits. False (counted, logged) when it would wait too long."""
+        chat_id = reply.params.get("chat_id")
+        store, bot = self.outbox.store, update.bot
+        refused = await flood.shape_call(store, self.settings, bot, reply.method, chat_id)
+        if refused is None:
+            return True
+        flood.count_call(bot, reply.method, "shaped", started)
+        why = f"flood shaping: its chat's turn is {refused} s away (> FLOOD_MAX_WAIT_SECONDS)"
+        self._reply_failed(update, reply.method, why)
+        return False
+
+    def _run_reply(
+        self, update: QueuedUpdate, reply: Reply, answer: Answer, started: float
+    ) -> None:
         client = self._client(update.bot)
-        # Shaped with the proxy's calls (core/flood.py); the chat stays leased while it waits.
-        chat_id, store, started = reply.params.get("chat_id"), self.outbox.store, time.monotonic()
-        refused = flood.shape_call(store, self.settings, update.bot, reply.method, chat_id)
-        if refused is not None:
-            flood.count_call(update.bot, reply.method, "shaped", started)
-            why = f"flood shaping: its chat's turn is {refused} s away (> FLOOD_MAX_WAIT_SECONDS)"
-            self._reply_failed(update, reply.method, why)
-            return
+        chat_id, store = reply.params.get("chat_id"), self.outbox.store
         try:
             if reply.files:  # an upload goes on byte for byte, as Telegram would have read it
                 client.call_with_body(reply.method, answer.body, answer.content_type)

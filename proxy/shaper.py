@@ -25,6 +25,7 @@ from core.flood import (
     block_key,
     keys_of,
     outcome_of,
+    wait_turn,
 )
 from core.storage import FloodStore, StoreError
 from proxy import envelope
@@ -91,24 +92,11 @@ class Shaper:
         return "flood_wait"
 
     async def wait_turn(self, bot: str, keys: tuple[FloodKey, ...], max_wait: float) -> Decision:
-        """core.flood.wait_turn without holding a thread while it sleeps."""
-        started, held = self.clock(), False
-        decision = Decision(later=keys)
         try:
-            while decision.admitted and decision.later:
-                left = max_wait - (self.clock() - started)
-                decision = await asyncio.to_thread(
-                    self.store.reserve_send, bot, decision.later, self.clock(), left
-                )
-                if decision.admitted and decision.wait > 0:
-                    held = True
-                    await asyncio.sleep(decision.wait)
+            return await wait_turn(self.store, bot, keys, max_wait, self.clock)
         except StoreError as exc:  # shaping is a courtesy to Telegram: never fail a call for it
             log.warning("proxy: flood state unavailable, call not shaped: %s", exc)
             return Decision()
-        if decision.admitted and held:  # calls that went at once are not "held"
-            metrics.BOTAPI_SHAPING_DELAY.labels(bot).observe(self.clock() - started)
-        return decision
 
     async def flooded(self, bot: str, keys: tuple[FloodKey, ...], answer: Capture) -> bool:
         """Telegram answered 429: nothing more for this method in this chat until it allows.

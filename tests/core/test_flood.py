@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from core.flood import (
@@ -134,13 +136,12 @@ def store(tmp_path):
 def test_wait_turn_sleeps_the_chat_wait_then_books_the_global_slot(store):
     clock = [NOW]
     store.record_flood("b", "sendmessage:1", NOW + 3)
-    decision = wait_turn(
-        store,
-        "b",
-        (BLOCK, OVERALL, CHAT),
-        10,
-        lambda: clock[0],
-        lambda s: clock.__setitem__(0, clock[0] + s),
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    decision = asyncio.run(
+        wait_turn(store, "b", (BLOCK, OVERALL, CHAT), 10, lambda: clock[0], sleep)
     )
     assert decision.admitted and decision.wait == pytest.approx(3.0)
     # the global slot was booked at NOW + 3, so the next call of another chat goes then
@@ -151,6 +152,10 @@ def test_wait_turn_sleeps_the_chat_wait_then_books_the_global_slot(store):
 def test_wait_turn_refuses_past_the_bound_without_sleeping(store):
     slept = []
     store.record_flood("b", "sendmessage:1", NOW + 60)
-    decision = wait_turn(store, "b", (BLOCK, CHAT), 10, lambda: NOW, slept.append)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    decision = asyncio.run(wait_turn(store, "b", (BLOCK, CHAT), 10, lambda: NOW, sleep))
     assert decision.refused_retry_after == 60
     assert slept == []
