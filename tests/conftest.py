@@ -14,6 +14,7 @@ import pytest
 
 from app import create_app
 from core.config import Settings, load_settings
+from core.storage import open_store
 from core.telegram import SECRET_HEADER
 from simulator.harness import Simulator, make_token, start_simulator
 from tests.helpers.pg_kit import Cluster, remove_cluster, start_cluster
@@ -187,3 +188,31 @@ def pg_cluster() -> Iterator[Cluster]:
 @pytest.fixture
 def pg_url(pg_cluster: Cluster) -> str:
     return pg_cluster.fresh_url()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path) -> str:
+    """A store on each backend: a temp SQLite file, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def open_url(store_url: str) -> Iterator[Callable[..., object]]:
+    """Open (more) stores on the test's database; all are closed at teardown."""
+    opened = []
+
+    def opener(timeout: float = 5.0):
+        store = open_store(store_url, timeout=timeout)
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def any_store(open_url):
+    return open_url()

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from core.storage import IncomingUpdate, open_store
+from core.storage import IncomingUpdate
 
 NOW = 1_800_000_000.0
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = str(tmp_path / "store.db")
-    else:
-        url = request.getfixturevalue("pg_url")
-    store = open_store(url)
-    yield store
-    store.close()
+@pytest.fixture
+def store(any_store):
+    return any_store
 
 
 def record(store, bot: str, update_id: int, at: float, forward: bool) -> None:

@@ -12,8 +12,8 @@ MAX = 1 << 22
 
 
 @pytest.fixture
-def store(poll_store):
-    return poll_store
+def store(any_store):
+    return any_store
 
 
 def put(store, update_id: int, at: float = NOW, kind: str = "message", size: int = 10) -> None:
