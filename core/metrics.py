@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.samples import Sample
 
@@ -396,11 +397,7 @@ Buckets = tuple[tuple[float, float], ...]  # (upper bound, cumulative count), as
 def forward_lag_buckets() -> dict[str, Buckets]:
     """Cumulative FORWARD_LAG buckets per bot, summed over every process (the forwarder observes
     them, a web worker answers /health), so any process can tell the lag."""
-    if is_multiprocess():
-        files = glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "histogram_*.db"))
-        families = MultiProcessCollector.merge(files, accumulate=True)
-    else:
-        families = FORWARD_LAG.collect()
+    families = merged_families("histogram") if is_multiprocess() else FORWARD_LAG.collect()
     samples = [
         s
         for family in families
@@ -408,6 +405,22 @@ def forward_lag_buckets() -> dict[str, Buckets]:
         for s in family.samples
     ]
     return bucket_table(samples)
+
+
+def merged_families(kind: str) -> list[Metric]:
+    """Every process's families of one kind ("counter", "histogram"...) from the multiprocess
+    files, summed. A file another process is creating this instant is still empty (its header
+    not written): it holds no samples yet, and reading it would raise, so it is left out."""
+    pattern = os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], f"{kind}_*.db")
+    files = [path for path in glob.glob(pattern) if has_header(path)]
+    return list(MultiProcessCollector.merge(files, accumulate=True))
+
+
+def has_header(path: str) -> bool:
+    try:
+        return os.path.getsize(path) >= 8  # prometheus_client's mmap header: used bytes, pad
+    except OSError:  # removed meanwhile
+        return False
 
 
 def bucket_table(samples: Iterable[Sample]) -> dict[str, Buckets]:

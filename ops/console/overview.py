@@ -5,14 +5,11 @@ the store knows (queue, dead letters, Telegram's view, firing alerts, the last h
 
 from __future__ import annotations
 
-import glob
-import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 
 from prometheus_client import REGISTRY
-from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.samples import Sample as MetricSample
 
 from core import health, metrics
@@ -167,10 +164,5 @@ def read(name: str) -> dict[str, metrics.Buckets]:
 
 
 def samples_named(name: str, kind: str) -> list[MetricSample]:
-    if metrics.is_multiprocess():
-        directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-        files = glob.glob(os.path.join(directory, f"{kind}_*.db"))
-        families = MultiProcessCollector.merge(files, accumulate=True)
-    else:
-        families = REGISTRY.collect()
+    families = metrics.merged_families(kind) if metrics.is_multiprocess() else REGISTRY.collect()
     return [sample for family in families for sample in family.samples if sample.name == name]
